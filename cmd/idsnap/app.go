@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v3"
+)
+
+// app holds what every command shares: the streams, the environment and the
+// clock, all injected so tests run the real program in-process.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+	// stdoutTTY and stderrTTY say whether the streams are terminals; they
+	// decide progress output and colour, never the content of a format.
+	stdoutTTY, stderrTTY bool
+	log                  *slog.Logger
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
+	return &app{
+		stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now,
+		stdoutTTY: isTerminal(stdout), stderrTTY: isTerminal(stderr),
+		log: slog.New(slog.DiscardHandler),
+	}
+}
+
+// command builds the command tree. Each subcommand lives in its own file.
+func (a *app) command() *cli.Command {
+	return &cli.Command{
+		Name:    "idsnap",
+		Usage:   "snapshot who had access to what in Kinde, Ory and ZITADEL, and what changed",
+		Version: versionString(),
+		Reader:  a.stdin, Writer: a.stdout, ErrWriter: a.stderr,
+		// run decides exit codes; urfave must never call os.Exit.
+		ExitErrHandler:        func(context.Context, *cli.Command, error) {},
+		EnableShellCompletion: true,
+		Flags:                 a.globalFlags(),
+		Before:                a.before,
+		Commands: []*cli.Command{
+			a.pullCommand(),
+			a.snapshotsCommand(),
+			a.diffCommand(),
+			a.historyCommand(),
+			a.accessCommand(),
+			a.exportCommand(),
+			a.verifyCommand(),
+			a.keygenCommand(),
+			a.findingsCommand(),
+			a.peopleCommand(),
+			a.doctorCommand(),
+			a.versionCommand(),
+		},
+	}
+}
+
+// oneLine keeps an error to the one line the contract promises.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}

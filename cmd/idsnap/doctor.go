@@ -1,0 +1,8 @@
+package main
+
+import "github.com/urfave/cli/v3"
+
+// TODO(stub): replaced by the owner of this command.
+func (a *app) doctorCommand() *cli.Command {
+	return &cli.Command{Name: "doctor", Hidden: true}
+}

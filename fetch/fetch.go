@@ -1,0 +1,22 @@
+// Package fetch holds what every provider shares: the Fetcher interface, one
+// HTTP client (rate limits, retries, 429 reset headers, timeouts, size caps),
+// the typed HTTP error and the pagination guard. It knows HTTP and the
+// providers' conventions, nothing of SQL: records leave through Emit.
+package fetch
+
+import (
+	"context"
+
+	"github.com/idsnap/idsnap"
+)
+
+// Emit receives one record. It must be safe for concurrent use: a fetcher
+// lists users and organizations in parallel. store's Stage.Put has this shape.
+type Emit func(ctx context.Context, r idsnap.Record) error
+
+// Fetcher pulls one source, read-only, streaming every record to emit. It
+// never holds a whole tenant in memory. An error means the pull is
+// incomplete and must not be committed.
+type Fetcher interface {
+	Fetch(ctx context.Context, emit Emit) error
+}

@@ -20,3 +20,19 @@ type Emit func(ctx context.Context, r idsnap.Record) error
 type Fetcher interface {
 	Fetch(ctx context.Context, emit Emit) error
 }
+
+// Check is one line of `idsnap doctor`: a permission or setting idsnap
+// needs, whether the source has it, and how to grant it when it does not.
+type Check struct {
+	Name   string // "read:users scope", "base URL", "iam.read (optional)"
+	OK     bool
+	Detail string // what the cheap request showed
+	Fix    string // how to grant it; empty when OK
+}
+
+// Doctor is implemented by fetchers that can check their source's URL,
+// credentials and every permission idsnap needs, with one cheap request
+// each, without pulling anything.
+type Doctor interface {
+	Doctor(ctx context.Context) []Check
+}

@@ -239,7 +239,10 @@ func (c *Client) once(ctx context.Context, r Request, body []byte) (*http.Respon
 type bodyTooLarge struct{ max int64 }
 
 func (e *bodyTooLarge) Error() string {
-	return fmt.Sprintf("response body larger than %d MiB; refusing to read it", e.max>>20)
+	if e.max%(1<<20) == 0 {
+		return fmt.Sprintf("response body larger than %d MiB; refusing to read it", e.max>>20)
+	}
+	return fmt.Sprintf("response body larger than %d bytes; refusing to read it", e.max)
 }
 
 func (c *Client) shouldRetry(resp *http.Response, err error, attempt int) (bool, time.Duration) {
@@ -271,7 +274,11 @@ func (c *Client) finish(method, path string, resp *http.Response, data []byte, o
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &HTTPError{Method: method, Path: path, Status: resp.StatusCode, ContentType: ct,
 			Body: data[:min(len(data), maxErrorBody)], Location: resp.Header.Get("Location")}
-		e.Code, e.Message = parseErrorBody(data)
+		// An HTML page (a redirect stub, a proxy's error page) is no message:
+		// Error() says what it is instead.
+		if !looksHTML(ct, data) {
+			e.Code, e.Message = parseErrorBody(data)
+		}
 		if d, ok := ResetAfter(resp.Header, time.Now()); ok {
 			e.RetryAfter = d
 		}

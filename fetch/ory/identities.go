@@ -1,0 +1,246 @@
+package ory
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/fetch"
+)
+
+// Fetch lists every identity, page by page, and emits one user record per
+// identity. Any error means the listing is incomplete.
+func (f *Fetcher) Fetch(ctx context.Context, emit fetch.Emit) error {
+	return f.listIdentities(ctx, emit)
+}
+
+// listIdentities walks GET /admin/identities by keyset pagination.
+// The body is a bare array; the next page exists only as the rel="next"
+// URL of the Link header (Ory SDKs hide it, so idsnap parses it). The page
+// token inside is opaque: idsnap never builds one, never reads
+// X-Total-Count (legacy paging only), and stops when there is no next link.
+//
+// https://www.ory.com/docs/reference/api#tag/identity/operation/listIdentities
+func (f *Fetcher) listIdentities(ctx context.Context, emit fetch.Emit) error {
+	const op = "list identities"
+	pages := fetch.NewPages(op) // its errors name op already
+	next := f.listURL(PageSize)
+	for next != "" {
+		var page []json.RawMessage
+		resp, err := f.c.Do(ctx, fetch.Request{Method: http.MethodGet, URL: next, Token: f.token}, &page)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, f.explain(err, pages.Count() == 0))
+		}
+		for _, raw := range page {
+			rec, err := identityRecord(raw)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			if err := emit(ctx, rec); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+		}
+		if next, err = f.nextPage(next, resp.Header); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		if next != "" {
+			if err := pages.Next(next); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nextPage resolves the rel="next" link of a response to the request at
+// cur. Kratos writes it path-relative (`</admin/identities?…>`), built
+// from the path it saw: behind a proxy that strips a prefix from base_url,
+// that path lacks the prefix, so it is put back. A next link to another
+// host is refused: following it would send the API key there.
+func (f *Fetcher) nextPage(cur string, h http.Header) (string, error) {
+	ref := NextURL(h.Values("Link")...)
+	if ref == "" {
+		return "", nil
+	}
+	curURL, err := url.Parse(cur)
+	if err != nil {
+		return "", fmt.Errorf("bad request URL: %w", err)
+	}
+	refURL, err := url.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("the server's next-page link %q is not a URL", ref)
+	}
+	u := curURL.ResolveReference(refURL)
+	if !strings.EqualFold(u.Scheme, curURL.Scheme) || !strings.EqualFold(u.Host, curURL.Host) {
+		return "", fmt.Errorf("the server's next-page link points at %s://%s, not %s; refusing to send the API key there (check base_url and any proxy in front of Ory)", u.Scheme, u.Host, curURL.Host)
+	}
+	if refURL.Host == "" && strings.HasPrefix(refURL.Path, "/") && f.base.Path != "/" && !strings.HasPrefix(u.Path, f.base.Path) {
+		u.Path = f.base.Path + strings.TrimPrefix(refURL.Path, "/")
+		u.RawPath = ""
+	}
+	return u.String(), nil
+}
+
+// identity is what idsnap reads of an Ory identity to fill the normalized
+// fields; the whole object goes to Raw.
+type identity struct {
+	ID                  string          `json:"id"`
+	State               string          `json:"state"`
+	Traits              json.RawMessage `json:"traits"`
+	VerifiableAddresses []struct {
+		Value    string `json:"value"`
+		Verified bool   `json:"verified"`
+		Via      string `json:"via"`
+	} `json:"verifiable_addresses"`
+	ExternalID string    `json:"external_id"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// traits reads the conventional trait names of Ory's identity schemas. Any
+// may be missing or of another type: traits follow the project's own
+// JSON schema.
+type traits struct {
+	Email    any `json:"email"`
+	Name     any `json:"name"`
+	Username any `json:"username"`
+}
+
+// identityRecord turns one identity of the list into a user record.
+func identityRecord(raw json.RawMessage) (idsnap.Record, error) {
+	var id identity
+	if err := json.Unmarshal(raw, &id); err != nil {
+		return idsnap.Record{}, fmt.Errorf("decode identity: %w", err)
+	}
+	if id.ID == "" {
+		return idsnap.Record{}, fmt.Errorf("decode identity: an identity without id")
+	}
+	var tr traits
+	if len(id.Traits) > 0 && id.Traits[0] == '{' {
+		// Traits of an unexpected shape are kept in Raw; they only leave
+		// the normalized fields empty.
+		_ = json.Unmarshal(id.Traits, &tr)
+	}
+	rec := idsnap.Record{
+		Kind:       idsnap.KindUser,
+		ID:         id.ID,
+		Status:     status(id.State),
+		Type:       idsnap.AccountHuman,
+		ExternalID: id.ExternalID,
+		CreatedAt:  id.CreatedAt.UTC(),
+		Name:       nameOf(tr.Name),
+		Username:   str(tr.Username),
+	}
+	// The email is the verifiable address Kratos verifies (a verified one
+	// first), else traits.email, which no address backs: verified unknown.
+	best := -1
+	for i, a := range id.VerifiableAddresses {
+		if a.Via != "email" || strings.TrimSpace(a.Value) == "" {
+			continue
+		}
+		if best < 0 || (a.Verified && !id.VerifiableAddresses[best].Verified) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		a := id.VerifiableAddresses[best]
+		rec.Email = strings.TrimSpace(a.Value)
+		rec.EmailVerified = &a.Verified
+	} else {
+		rec.Email = strings.TrimSpace(str(tr.Email))
+	}
+	var err error
+	if rec.Raw, err = rawOf(raw); err != nil {
+		return idsnap.Record{}, fmt.Errorf("identity %s: %w", id.ID, err)
+	}
+	return rec, nil
+}
+
+// status maps Kratos' state. Kratos lets only "active" sign in
+// (Identity.IsActive), so anything else, including a missing state, is
+// inactive.
+func status(state string) idsnap.Status {
+	if state == "active" {
+		return idsnap.StatusActive
+	}
+	return idsnap.StatusInactive
+}
+
+// nameOf reads traits.name as Ory's presets write it: a string, or
+// {"first": ..., "last": ...}.
+func nameOf(v any) string {
+	switch n := v.(type) {
+	case string:
+		return strings.TrimSpace(n)
+	case map[string]any:
+		parts := make([]string, 0, 2)
+		for _, k := range []string{"first", "last"} {
+			if s := strings.TrimSpace(str(n[k])); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	return ""
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// rawOf is the identity as Raw keeps it, minus what would make a record
+// look changed when no attribute changed:
+//
+//   - updated_at, of the identity and of each address: Kratos bumps it on
+//     every write, including a user's own password change or a resent
+//     verification mail, so keeping it would report "changed" with an
+//     extra field on every edit. The snapshot in which a change is first
+//     seen already dates it. created_at and state_changed_at stay.
+//   - credentials: idsnap never asks for them (no include_credential), but
+//     a server that sends them anyway must not get hashes and OIDC tokens
+//     into the database.
+func rawOf(raw json.RawMessage) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("decode identity: %w", err)
+	}
+	delete(m, "updated_at")
+	delete(m, "credentials")
+	for _, k := range []string{"verifiable_addresses", "recovery_addresses"} {
+		v, ok := m[k]
+		if !ok || bytes.Equal(v, []byte("null")) {
+			continue
+		}
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(v, &list); err != nil {
+			continue // an unexpected shape is kept as it came
+		}
+		for _, a := range list {
+			delete(a, "updated_at")
+		}
+		b, err := marshal(list)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = b
+	}
+	return marshal(m)
+}
+
+// marshal is json.Marshal without HTML escaping, so Raw keeps "<" and "&"
+// in traits as the provider sent them.
+func marshal(v any) (json.RawMessage, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}

@@ -1,0 +1,115 @@
+// Package ory pulls identities from the Ory Identities (Kratos) Admin API,
+// on Ory Network (https://{slug}.projects.oryapis.com/) or a self-hosted
+// Kratos admin port (http://127.0.0.1:4434/). It is read-only: one listing,
+// GET /admin/identities, paged by the rel="next" URL of the Link header.
+//
+// Ory has principals only: every identity becomes one user record. Ory
+// exposes no sign-in data on identities, so Activity is always nil.
+package ory
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/fetch"
+)
+
+// PageSize is what idsnap asks for: the largest page Kratos serves (it
+// clamps anything above 500 to 500 silently; the default is 250).
+const PageSize = 500
+
+// Default request rates. Ory Network's Developer plan allows GET
+// /admin/identities 5 requests/s and 25 requests/minute (bucket
+// kratos-admin-medium; the legacy model was 1 request/s, 10 a minute), and
+// the bucket is shared with the project's own admin traffic. 0.4/s with a
+// burst of 5 stays inside 25/minute; a 10k-identity project (20 pages)
+// takes under a minute. Larger plans can raise requests_per_second.
+// Self-hosted Kratos has no rate limit; 10/s is only a courtesy to a
+// production database.
+const (
+	NetworkRate       = 0.4
+	NetworkBurst      = 5
+	SelfHostedRate    = 10.0
+	SelfHostedBurst   = 10
+	networkHostSuffix = ".oryapis.com"
+)
+
+// Fetcher pulls one Ory project.
+type Fetcher struct {
+	c       *fetch.Client
+	base    *url.URL // the admin API base, ending in "/"
+	token   idsnap.Secret
+	network bool   // an Ory Network host: the token is required
+	slug    string // display only
+}
+
+var (
+	_ fetch.Fetcher = (*Fetcher)(nil)
+	_ fetch.Doctor  = (*Fetcher)(nil)
+)
+
+// New checks src and returns its fetcher. base_url is the project's Admin
+// API base; api_token is required on Ory Network and optional on
+// self-hosted Kratos, whose admin port has no auth of its own.
+func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
+	if c == nil {
+		return nil, errors.New("ory: nil HTTP client")
+	}
+	base, err := parseBase(src.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	network := isNetworkHost(base.Hostname())
+	if network && src.APIToken == "" {
+		return nil, fmt.Errorf("api_token is required for Ory Network (%s); create a project API key in the Ory Console (Project settings → API keys)", base.Host)
+	}
+	if network {
+		c.SetDefaultRate(NetworkRate, NetworkBurst)
+	} else {
+		c.SetDefaultRate(SelfHostedRate, SelfHostedBurst)
+	}
+	return &Fetcher{c: c, base: base, token: src.APIToken, network: network, slug: src.ProjectSlug}, nil
+}
+
+// parseBase validates base_url and gives it a trailing slash, so that
+// "admin/identities" resolves below it rather than replacing its last
+// segment.
+func parseBase(raw string) (*url.URL, error) {
+	raw = strings.TrimSpace(raw)
+	const example = "e.g. https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/"
+	if raw == "" {
+		return nil, fmt.Errorf("base_url is required (%s)", example)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return nil, fmt.Errorf("base_url %q is not an absolute http(s) URL (%s)", raw, example)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("base_url must not carry credentials; put the key in api_token")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("base_url %q must not have a query or fragment (%s)", raw, example)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	return u, nil
+}
+
+// isNetworkHost reports whether host is Ory Network's
+// ({slug}.projects.oryapis.com), where admin APIs always need a key.
+func isNetworkHost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	return strings.HasSuffix(host, networkHostSuffix)
+}
+
+// listURL is the first page of the identities listing.
+func (f *Fetcher) listURL(size int) string {
+	return f.base.ResolveReference(&url.URL{Path: "admin/identities", RawQuery: fmt.Sprintf("page_size=%d", size)}).String()
+}

@@ -1,0 +1,224 @@
+package zitadel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/idsnap/idsnap/fetch"
+)
+
+// Page sizes. The newest ZITADEL takes 1000 as both default and maximum of
+// a v1 list and refuses more with QUERY-4M0fs; v2.7x had no maximum
+// (PROVIDERS.md §3 Limits / paging, §4 ZITADEL 6). 1000 needs the fewest
+// requests under Cloud's rate limit. A self-hosted instance configured with
+// a lower MaxQueryLimit refuses 1000; idsnap then falls back to 100, the
+// DefaultQueryLimit, for the rest of the pull.
+const (
+	pageSize         = 1000
+	fallbackPageSize = 100
+)
+
+// errChanged marks a listing whose rows did not add up to its total: the
+// tenant changed while it was paged.
+var errChanged = errors.New("the tenant changed during the pull")
+
+// uint64s are JSON strings in protojson; numbers are accepted too.
+type u64 uint64
+
+func (n *u64) UnmarshalJSON(b []byte) error {
+	s := string(bytes.Trim(b, `"`))
+	if s == "" || s == "null" {
+		*n = 0
+		return nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	*n = u64(v)
+	return err
+}
+
+// listResponse is the envelope of every _search answer; result is omitted
+// when empty.
+type listResponse struct {
+	Details struct {
+		TotalResult u64 `json:"totalResult"`
+	} `json:"details"`
+	Result []json.RawMessage `json:"result"`
+}
+
+// search is one offset-paged _search listing.
+type search struct {
+	what  string         // "list users", for errors
+	path  string         // "/management/v1/users/_search"
+	extra map[string]any // sortingColumn, queries
+}
+
+// list pages s and hands every distinct row to emit, once. parse returns a
+// row's decoded value and its id.
+//
+// The first page tells the total; the other pages are then fetched in
+// parallel (bounded by the source's concurrency). Projects and grants have
+// no ORDER BY in ZITADEL, so an update between two pages can move a row
+// across the page boundary: rows repeat or go missing (PROVIDERS.md §4
+// ZITADEL 5). Rows are therefore de-duplicated by id, and the number of
+// distinct rows must equal totalResult on every page. When it does not,
+// the listing runs once more, emitting only rows not emitted before; a
+// second mismatch, or a row emitted in the first run that the second no
+// longer has, fails the pull: a half-seen tenant is never committed.
+func list[T any](ctx context.Context, f *Fetcher, s search, parse func(json.RawMessage) (T, string, error), emit func(context.Context, T) error) error {
+	emitted := make(map[string]struct{})
+	var mu sync.Mutex
+	for attempt := 1; ; attempt++ {
+		seen, err := listOnce(ctx, f, s, func(ctx context.Context, raw json.RawMessage, first bool) error {
+			v, id, err := parse(raw)
+			if err != nil {
+				return err
+			}
+			if !first {
+				return nil
+			}
+			mu.Lock()
+			_, done := emitted[id]
+			emitted[id] = struct{}{}
+			mu.Unlock()
+			if done {
+				return nil
+			}
+			return emit(ctx, v)
+		})
+		switch {
+		case err == nil && attempt > 1:
+			for id := range emitted {
+				if _, ok := seen[id]; !ok {
+					return fmt.Errorf("%s: %w: %s vanished while listing; pull again", s.what, errChanged, id)
+				}
+			}
+			return nil
+		case err == nil:
+			return nil
+		case !errors.Is(err, errChanged):
+			return fmt.Errorf("%s: %w", s.what, err)
+		case attempt == 2:
+			return fmt.Errorf("%s: %w, twice (%v); pull again", s.what, errChanged, errors.Unwrap(err))
+		}
+		f.c.Logger().Info("zitadel: listing changed while paging; listing again", "what", s.what, "why", err.Error())
+	}
+}
+
+// changedError carries why a listing did not add up; errors.Unwrap yields it.
+type changedError struct{ why string }
+
+func (e *changedError) Error() string { return errChanged.Error() + ": " + e.why }
+func (e *changedError) Unwrap() error { return errors.New(e.why) }
+func (e *changedError) Is(target error) bool {
+	return target == errChanged
+}
+
+// listOnce pages s once. visit gets every row; first says whether its id
+// is new in this run. It returns the ids seen.
+func listOnce(ctx context.Context, f *Fetcher, s search, visit func(context.Context, json.RawMessage, bool) error) (map[string]struct{}, error) {
+	var (
+		mu     sync.Mutex
+		seen   = make(map[string]struct{})
+		totals = make(map[uint64]bool)
+	)
+	handle := func(ctx context.Context, resp *listResponse) error {
+		for _, raw := range resp.Result {
+			var key struct {
+				ID  string `json:"id"`
+				Key string `json:"key"` // roles have a key, no id
+			}
+			if err := json.Unmarshal(raw, &key); err != nil {
+				return err
+			}
+			id := key.ID
+			if id == "" {
+				id = key.Key
+			}
+			mu.Lock()
+			_, dup := seen[id]
+			seen[id] = struct{}{}
+			totals[uint64(resp.Details.TotalResult)] = true
+			mu.Unlock()
+			if err := visit(ctx, raw, !dup); err != nil {
+				return err
+			}
+		}
+		if len(resp.Result) == 0 {
+			mu.Lock()
+			totals[uint64(resp.Details.TotalResult)] = true
+			mu.Unlock()
+		}
+		return nil
+	}
+
+	limit := int(f.pageSize.Load())
+	first, err := f.page(ctx, s, 0, limit)
+	if limit > fallbackPageSize && isLimitExceeded(err) {
+		f.pageSize.Store(fallbackPageSize)
+		f.c.Logger().Warn("zitadel: the instance refuses pages of 1000; using 100", "what", s.what)
+		limit = fallbackPageSize
+		first, err = f.page(ctx, s, 0, limit)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := handle(ctx, first); err != nil {
+		return nil, err
+	}
+	total := uint64(first.Details.TotalResult)
+	// A server that caps the limit silently answers with fewer rows:
+	// step by what it gives.
+	stride := uint64(limit)
+	if n := uint64(len(first.Result)); n > 0 && n < stride && n < total {
+		stride = n
+	}
+	if pages := total / stride; pages > fetch.DefaultMaxPages {
+		return nil, fmt.Errorf("totalResult %d needs more than %d pages; refusing", total, fetch.DefaultMaxPages)
+	}
+	if uint64(len(first.Result)) < total {
+		p := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(f.conc)
+		for off := stride; off < total; off += stride {
+			p.Go(func(ctx context.Context) error {
+				resp, err := f.page(ctx, s, off, limit)
+				if err != nil {
+					return err
+				}
+				return handle(ctx, resp)
+			})
+		}
+		if err := p.Wait(); err != nil {
+			return nil, err
+		}
+	}
+	if len(totals) > 1 {
+		return nil, &changedError{fmt.Sprintf("totalResult moved between pages: %d at first", total)}
+	}
+	if uint64(len(seen)) != total {
+		return nil, &changedError{fmt.Sprintf("%d distinct rows for a totalResult of %d", len(seen), total)}
+	}
+	return seen, nil
+}
+
+// page fetches one page of s.
+func (f *Fetcher) page(ctx context.Context, s search, offset uint64, limit int) (*listResponse, error) {
+	body := map[string]any{"query": map[string]any{
+		"offset": strconv.FormatUint(offset, 10), // uint64: a JSON string
+		"limit":  limit,
+		"asc":    true,
+	}}
+	for k, v := range s.extra {
+		body[k] = v
+	}
+	var resp listResponse
+	if err := f.do(ctx, "POST", s.path, body, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}

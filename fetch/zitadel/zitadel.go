@@ -1,0 +1,190 @@
+// Package zitadel pulls a ZITADEL org read-only through the Management API
+// v1 REST gateway: users (human and machine) as principals, projects as
+// resources, project roles as entitlements and user grants as grants, one
+// grant record per user × role key.
+//
+// API facts are in PROVIDERS.md §3 and §4 (ZITADEL); the fake that speaks
+// the same API is zitadeltest.
+package zitadel
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/fetch"
+)
+
+// DefaultRate is the request rate when the source sets none. ZITADEL Cloud
+// allows 50 req/s per IP averaged over a minute and bans an IP for a
+// minute past 50 req/s over three minutes (PROVIDERS.md §3 Rate limits);
+// half of that leaves room for other clients behind the same IP.
+// Self-hosted instances have no limit by default: raise it in the config.
+const (
+	DefaultRate  = 25
+	defaultBurst = 5
+)
+
+// DefaultConcurrency bounds parallel pages and per-project listings.
+const DefaultConcurrency = 4
+
+// Fetcher pulls one ZITADEL org.
+type Fetcher struct {
+	base  string // https://acme.zitadel.cloud, no trailing slash
+	pat   idsnap.Secret
+	orgID string // configured org_id; empty: detected
+	c     *fetch.Client
+	conc  int
+
+	pageSize atomic.Int64
+	org      org // resolved by Fetch and Doctor
+}
+
+var (
+	_ fetch.Fetcher = (*Fetcher)(nil)
+	_ fetch.Doctor  = (*Fetcher)(nil)
+)
+
+// New returns a fetcher for src, which needs instance_url and pat, and may
+// name org_id.
+func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
+	base, err := instanceURL(src.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if src.PAT == "" {
+		return nil, fmt.Errorf("pat is empty; set it to a personal access token of a service user (ZITADEL console: Users > Service Users > Personal Access Tokens)")
+	}
+	if strings.ContainsAny(src.OrgID, " /?#") {
+		return nil, fmt.Errorf("org_id %q is not an org id; copy it from the ZITADEL console (Organization > Resource ID) or leave it out", src.OrgID)
+	}
+	f := &Fetcher{base: base, pat: src.PAT, orgID: src.OrgID, c: c, conc: src.Concurrency}
+	if f.conc <= 0 {
+		f.conc = DefaultConcurrency
+	}
+	f.pageSize.Store(pageSize)
+	c.SetDefaultRate(DefaultRate, defaultBurst)
+	return f, nil
+}
+
+// instanceURL checks instance_url: scheme and host, no path.
+func instanceURL(s string) (string, error) {
+	const eg = "e.g. https://acme.zitadel.cloud"
+	if strings.TrimSpace(s) == "" {
+		return "", fmt.Errorf("instance_url is empty; set it to the instance's URL, %s", eg)
+	}
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "", fmt.Errorf("instance_url %q is not a URL; %s", s, eg)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", fmt.Errorf("instance_url %q must start with https:// (http:// for a local instance), %s", s, eg)
+	case u.Host == "":
+		return "", fmt.Errorf("instance_url %q has no host; %s", s, eg)
+	case u.User != nil:
+		return "", fmt.Errorf("instance_url %q must not hold credentials; put the token in pat", u.Redacted())
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("instance_url %q must have no path or query; use the instance's root URL, %s", s, eg)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// do sends one call with the PAT and, once the org is known, the org header.
+func (f *Fetcher) do(ctx context.Context, method, path string, body, out any) error {
+	h := http.Header{}
+	if id := cmpOr(f.org.ID, f.orgID); id != "" {
+		h.Set("x-zitadel-orgid", id)
+	}
+	r := fetch.Request{Method: method, URL: f.base + path, Header: h, Body: body, Token: f.pat}
+	if _, err := f.c.Do(ctx, r, out); err != nil {
+		return apiError(err)
+	}
+	return nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Fetch pulls the org: users ‖ (projects, then roles and grants per
+// project, a bounded number of projects at a time).
+func (f *Fetcher) Fetch(ctx context.Context, emit fetch.Emit) error {
+	o, err := f.resolveOrg(ctx)
+	if err != nil {
+		return err
+	}
+	f.org = o
+	p := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError()
+	p.Go(func(ctx context.Context) error { return f.users(ctx, emit) })
+	p.Go(func(ctx context.Context) error {
+		ids, err := f.projects(ctx, emit)
+		if err != nil {
+			return err
+		}
+		pp := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(f.conc)
+		for _, id := range ids {
+			pp.Go(func(ctx context.Context) error { return f.roles(ctx, id, emit) })
+			pp.Go(func(ctx context.Context) error { return f.grants(ctx, id, emit) })
+		}
+		return pp.Wait()
+	})
+	return p.Wait()
+}
+
+// details is the part of a ZITADEL object's details idsnap reads.
+type details struct {
+	CreationDate  string `json:"creationDate"`
+	ResourceOwner string `json:"resourceOwner"`
+}
+
+// checkOwner refuses an object of another org: some versions ignore
+// x-zitadel-orgid and answer with the service user's own org (PROVIDERS.md
+// §4 ZITADEL 1), which would file one org's users under another's name.
+func (f *Fetcher) checkOwner(what, id, owner string) error {
+	if owner != "" && owner != f.org.ID {
+		return fmt.Errorf("%s %s belongs to org %s, not org %s: this ZITADEL version ignores the x-zitadel-orgid header (zitadel/zitadel#12482); use a service user of org %s or upgrade", what, id, owner, f.org.ID, f.org.ID)
+	}
+	return nil
+}
+
+// noise lists the fields of an object's details that change on events that
+// change nothing an auditor looks at: sequence grows with every event on
+// the object (ZITADEL also writes events for e.g. password checks) and
+// changeDate follows it. Kept in Raw they would make records "changed" in
+// every diff; creationDate and resourceOwner stay.
+var noise = []string{"details.sequence", "details.changeDate"}
+
+// cleanRaw returns raw without the dotted paths drop, plus the fields add.
+func cleanRaw(raw json.RawMessage, drop []string, add map[string]any) (json.RawMessage, error) {
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.UseNumber() // keep numbers exactly as sent
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	for _, p := range drop {
+		obj := m
+		parts := strings.Split(p, ".")
+		for _, k := range parts[:len(parts)-1] {
+			obj, _ = obj[k].(map[string]any)
+		}
+		if obj != nil {
+			delete(obj, parts[len(parts)-1])
+		}
+	}
+	for k, v := range add {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}

@@ -365,6 +365,8 @@ func netError(err error) error {
 		return fmt.Errorf("%w (use http:// for this server, or the right port)", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("request timed out: %w", err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), strings.Contains(msg, "connection reset"):
+		return fmt.Errorf("%w (the server closed the connection without answering; pull again later, or check any proxy in front of the API)", err)
 	}
 	return err
 }

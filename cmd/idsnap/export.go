@@ -1,8 +1,429 @@
 package main
 
-import "github.com/urfave/cli/v3"
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
-// TODO(stub): replaced by the owner of this command.
+	"github.com/urfave/cli/v3"
+
+	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/store"
+)
+
 func (a *app) exportCommand() *cli.Command {
-	return &cli.Command{Name: "export", Hidden: true}
+	return &cli.Command{
+		Name:  "export",
+		Usage: "write evidence an auditor can test: data files, manifest.json, SHA256SUMS, signature",
+		Description: "Each export is a new folder (--out must not exist or be empty) holding the data,\n" +
+			"manifest.json (tool version, parameters, the snapshots read with their digests,\n" +
+			"row counts, each file's size and SHA-256), SHA256SUMS (sha256sum -c SHA256SUMS)\n" +
+			"and, with --sign, manifest.json.minisig (minisign -Vm manifest.json -p KEY.pub).\n" +
+			"Check a folder with idsnap verify.",
+		Commands: []*cli.Command{a.exportAccessReviewCommand(), a.exportChangesCommand()},
+	}
+}
+
+// exportFlags are the flags both exports share.
+func exportFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "write the evidence folder `DIR` (must not exist or be empty)"},
+		&cli.StringSliceFlag{Name: "source", Aliases: []string{"s"}, Usage: "only source `NAME` (repeatable)"},
+		&cli.StringFlag{Name: "sign", Usage: "sign manifest.json with the secret key `FILE` (from idsnap keygen)"},
+		utcFlag(),
+	}
+}
+
+func (a *app) exportAccessReviewCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "access-review",
+		Usage: "who held which entitlement at a moment, one row each, with empty reviewer columns",
+		Description: "One row per principal and entitlement held at --at (a principal holding none\n" +
+			"gets one row with empty resource and entitlement), in access-review.csv and,\n" +
+			"with --xlsx, access-review.xlsx with a keep/modify/revoke dropdown.\n\n" +
+			"Examples:\n  idsnap export access-review --at 2026-03-31T23:59:59Z --out q1-review --xlsx --sign idsnap.key\n" +
+			"  idsnap export access-review --at latest --source kinde-prod --out review",
+		Flags: append(exportFlags(),
+			&cli.StringFlag{Name: "at", Required: true, Usage: "the moment `WHEN`: each source's latest snapshot at or before it"},
+			&cli.BoolFlag{Name: "xlsx", Usage: "also write access-review.xlsx"},
+		),
+		Action: a.exportAccessReview,
+	}
+}
+
+func (a *app) exportChangesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "changes",
+		Usage: "every change in a period, and which pulls cover it",
+		Description: "changes.csv lists every change between consecutive snapshots from the one at\n" +
+			"--since to the one at --until, so access granted and revoked within the period\n" +
+			"shows too. coverage.csv lists the snapshots read with their digests, and a gap\n" +
+			"row wherever pulls are further apart than --expected-interval.\n\n" +
+			"Examples:\n  idsnap export changes --since 2026-01-01 --until 2026-04-01 --out q1-changes --sign idsnap.key",
+		Flags: append(exportFlags(),
+			&cli.StringFlag{Name: "since", Required: true, Usage: "from the snapshot at `WHEN`"},
+			&cli.StringFlag{Name: "until", Usage: "to the snapshot at `WHEN` (default now)"},
+			&cli.DurationFlag{Name: "expected-interval", Value: report.DefaultExpectedInterval, Usage: "longest normal `DURATION` between two pulls; longer gaps get a coverage row"},
+		),
+		Action: a.exportChanges,
+	}
+}
+
+func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
+	if cmd.Args().Len() > 0 {
+		return fmt.Errorf("export access-review takes no arguments, got %q", cmd.Args().First())
+	}
+	signer, err := a.evReadSigner(cmd)
+	if err != nil {
+		return err
+	}
+	at, err := a.parseWhen(cmd, "--at", cmd.String("at"))
+	if err != nil {
+		return err
+	}
+	db, err := a.openDB(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	scope, err := snapshotScope(ctx, db, at)
+	if err != nil {
+		return err
+	}
+	named := cmd.StringSlice("source")
+	names, bySource, err := sourceSnapshots(ctx, db, named, scope)
+	if err != nil {
+		return err
+	}
+	loc := a.location(cmd)
+	var states []report.SourceState
+	var skipped []string
+	for _, name := range names {
+		snaps := bySource[name]
+		if len(snaps) == 0 {
+			return fmt.Errorf("source %s has no snapshots: pull it first or leave it out", name)
+		}
+		p, ok := at.Resolve(snaps)
+		var why string
+		switch {
+		case !ok:
+			why = "no snapshot matches --at"
+		case p.Earliest && at.Kind == report.WhenTime:
+			why = tooOld(at, p.Snapshot, loc)
+		case p.Earliest:
+			why = fmt.Sprintf("fewer than %d snapshots", at.Back+1)
+		}
+		if why != "" {
+			// Evidence "as of T" never stands in a later snapshot for a source.
+			if slices.Contains(named, name) {
+				return fmt.Errorf("%s: %s", name, why)
+			}
+			skipped = append(skipped, name+": "+why)
+			continue
+		}
+		st := report.SourceState{Snapshot: p.Snapshot}
+		err := db.State(ctx, p.Snapshot.ID, func(r idsnap.Record) error {
+			st.Records = append(st.Records, r)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s: read snapshot #%d: %w", name, p.Snapshot.ID, err)
+		}
+		states = append(states, st)
+	}
+	if len(states) == 0 {
+		return fmt.Errorf("no source has a snapshot at --at %s: nothing to export", at)
+	}
+	params := map[string]string{
+		"at":       at.Text,
+		"sources":  strings.Join(evSourceNames(states), ","),
+		"xlsx":     strconv.FormatBool(cmd.Bool("xlsx")),
+		"resolved": at.String(),
+	}
+	if len(skipped) > 0 {
+		params["skipped"] = strings.Join(skipped, "; ")
+		for _, s := range skipped {
+			fmt.Fprintf(a.stderr, "idsnap: left out %s\n", s)
+		}
+	}
+	findings, err := a.reviewFindings(ctx, cmd, states)
+	if err != nil {
+		return err
+	}
+	out := cmd.String("out")
+	m, err := report.ExportAccessReview(out, report.AccessReviewOptions{
+		Sources:  states,
+		XLSX:     cmd.Bool("xlsx"),
+		Findings: findings.IDsFor,
+		EvidenceMeta: report.EvidenceMeta{
+			GeneratedAt: a.now(), Args: evCommandLine(cmd), Parameters: params, Signer: signer,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	a.evSummary(cmd, out, m)
+	return nil
+}
+
+// reviewFindings runs the findings rules, with the config's parameters, on
+// the same snapshots the review lists, so each row names the findings that
+// apply to its principal and the reviewer sees why a row needs a decision.
+func (a *app) reviewFindings(ctx context.Context, cmd *cli.Command, states []report.SourceState) (*report.FindingsResult, error) {
+	c, err := a.loadConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	fcfg, err := findingsConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	pcfg, err := peopleConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	in := make([]report.FindingsInput, 0, len(states))
+	for _, st := range states {
+		recs := st.Records
+		in = append(in, report.FindingsInput{
+			Snapshot: st.Snapshot,
+			Records: func(_ context.Context, fn func(idsnap.Record) error) error {
+				for _, r := range recs {
+					if err := fn(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		})
+	}
+	res, err := report.Findings(ctx, in, fcfg, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("findings for the review: %w", err)
+	}
+	return res, nil
+}
+
+func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
+	if cmd.Args().Len() > 0 {
+		return fmt.Errorf("export changes takes no arguments, got %q", cmd.Args().First())
+	}
+	signer, err := a.evReadSigner(cmd)
+	if err != nil {
+		return err
+	}
+	now := a.now()
+	since, err := a.parseWhen(cmd, "--since", cmd.String("since"))
+	if err != nil {
+		return err
+	}
+	until := report.When{Kind: report.WhenTime, Text: "now", At: now}
+	if cmd.IsSet("until") {
+		if until, err = a.parseWhen(cmd, "--until", cmd.String("until")); err != nil {
+			return err
+		}
+	}
+	if since.Kind == report.WhenTime && until.Kind == report.WhenTime && since.At.After(until.At) {
+		return fmt.Errorf("--since (%s) is after --until (%s): swap them", since, until)
+	}
+	interval := cmd.Duration("expected-interval")
+	if interval <= 0 {
+		return fmt.Errorf("--expected-interval must be more than zero")
+	}
+	db, err := a.openDB(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	scope, err := snapshotScope(ctx, db, since)
+	if err != nil {
+		return err
+	}
+	uscope, err := snapshotScope(ctx, db, until)
+	if err != nil {
+		return err
+	}
+	if scope != "" && uscope != "" && scope != uscope {
+		return fmt.Errorf("--since is a snapshot of %s and --until one of %s: give snapshots of one source", scope, uscope)
+	}
+	named := cmd.StringSlice("source")
+	names, bySource, err := sourceSnapshots(ctx, db, named, cmp.Or(scope, uscope))
+	if err != nil {
+		return err
+	}
+
+	// The period's bounds as times, for coverage: a snapshot WHEN stands
+	// for the time that snapshot was taken.
+	var sinceAt, untilAt time.Time
+	var sources []report.SourceChanges
+	for _, name := range names {
+		snaps := bySource[name]
+		if len(snaps) == 0 {
+			return fmt.Errorf("source %s has no snapshots: pull it first or leave it out", name)
+		}
+		slices.SortFunc(snaps, func(x, y idsnap.Snapshot) int { return cmp.Compare(x.ID, y.ID) })
+		last := snaps[len(snaps)-1]
+		sc := report.SourceChanges{Source: report.SourceInfo{Name: name, Provider: last.Provider, BaseURL: last.BaseURL, Org: last.Org}}
+		from, okFrom := since.Resolve(snaps)
+		to, okTo := until.Resolve(snaps)
+		if !okFrom || !okTo {
+			continue // a snapshot id of another source
+		}
+		if since.Kind != report.WhenTime {
+			sinceAt = from.Snapshot.TakenAt
+		}
+		if until.Kind != report.WhenTime {
+			untilAt = to.Snapshot.TakenAt
+		}
+		if to.Earliest && until.Kind == report.WhenTime {
+			// Nothing pulled by --until: coverage shows the source empty.
+			sources = append(sources, sc)
+			continue
+		}
+		if from.Snapshot.ID > to.Snapshot.ID {
+			return fmt.Errorf("%s: --since (#%d) is after --until (#%d): swap them", name, from.Snapshot.ID, to.Snapshot.ID)
+		}
+		base := from.Snapshot
+		sc.Baseline = &base
+		prev := base.ID
+		for _, s := range snaps {
+			if s.ID <= base.ID || s.ID > to.Snapshot.ID {
+				continue
+			}
+			cs, err := db.Changes(ctx, prev, s.ID, store.ChangeOptions{})
+			if err != nil {
+				return fmt.Errorf("%s: changes from #%d to #%d: %w", name, prev, s.ID, err)
+			}
+			for i := range cs {
+				cs[i].Source, cs[i].SnapshotID = name, s.ID
+			}
+			sc.Snapshots = append(sc.Snapshots, s)
+			sc.Changes = append(sc.Changes, cs...)
+			prev = s.ID
+		}
+		sources = append(sources, sc)
+	}
+	if len(sources) == 0 {
+		return fmt.Errorf("no source has snapshots in the period: nothing to export")
+	}
+	if since.Kind == report.WhenTime {
+		sinceAt = since.At
+	}
+	if until.Kind == report.WhenTime {
+		untilAt = until.At
+	}
+	params := map[string]string{
+		"since":             since.Text,
+		"since_resolved":    since.String(),
+		"until":             until.Text,
+		"until_resolved":    until.String(),
+		"expected_interval": interval.String(),
+		"sources":           strings.Join(evChangeSourceNames(sources), ","),
+	}
+	if until.Text == "now" {
+		params["until_resolved"] = until.At.UTC().Format(time.RFC3339)
+	}
+	out := cmd.String("out")
+	m, err := report.ExportChanges(out, report.ChangesOptions{
+		Sources: sources, Since: sinceAt, Until: untilAt, ExpectedInterval: interval,
+		EvidenceMeta: report.EvidenceMeta{GeneratedAt: now, Args: evCommandLine(cmd), Parameters: params, Signer: signer},
+	})
+	if err != nil {
+		return err
+	}
+	a.evSummary(cmd, out, m)
+	return nil
+}
+
+// evReadSigner loads --sign's secret key, before any work is done.
+func (a *app) evReadSigner(cmd *cli.Command) (*report.SecretKey, error) {
+	path := cmd.String("sign")
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--sign: %w", err)
+	}
+	k, err := report.ParseSecretKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("--sign %s: %w", path, err)
+	}
+	return k, nil
+}
+
+func (a *app) evSummary(cmd *cli.Command, out string, m *report.Manifest) {
+	if cmd.Bool("quiet") {
+		return
+	}
+	var files []string
+	for _, f := range m.Files {
+		if f.Rows != nil {
+			files = append(files, fmt.Sprintf("%s (%d rows)", f.Name, *f.Rows))
+		} else {
+			files = append(files, f.Name)
+		}
+	}
+	signed := "not signed"
+	if m.Signature != nil {
+		signed = "signed by key " + m.Signature.KeyID
+	}
+	fmt.Fprintf(a.stdout, "wrote %s: %s export of %d sources: %s, %s, %s; %s\n", out, m.Export, len(m.Sources),
+		strings.Join(files, ", "), report.ManifestFile, report.SumsFile, signed)
+}
+
+func evSourceNames(states []report.SourceState) []string {
+	var out []string
+	for _, s := range states {
+		out = append(out, s.Snapshot.Source)
+	}
+	return out
+}
+
+func evChangeSourceNames(sources []report.SourceChanges) []string {
+	var out []string
+	for _, s := range sources {
+		out = append(out, s.Source.Name)
+	}
+	return out
+}
+
+// evCommandLine rebuilds the command line from what was parsed: command
+// names, then each flag that was set with its value, then arguments.
+// Flags appear in canonical --name form; report.RedactArgs hides the values
+// of secret-looking ones.
+func evCommandLine(cmd *cli.Command) []string {
+	lineage := cmd.Lineage()
+	var out []string
+	for i := len(lineage) - 1; i >= 0; i-- {
+		c := lineage[i]
+		out = append(out, c.Name)
+		for _, f := range c.Flags {
+			name := f.Names()[0]
+			if !f.IsSet() {
+				continue
+			}
+			switch v := c.Value(name).(type) {
+			case bool:
+				if v {
+					out = append(out, "--"+name)
+				} else {
+					out = append(out, "--"+name+"=false")
+				}
+			case []string:
+				for _, s := range v {
+					out = append(out, "--"+name, s)
+				}
+			default:
+				out = append(out, "--"+name, fmt.Sprint(v))
+			}
+		}
+	}
+	return append(out, cmd.Args().Slice()...)
 }

@@ -1,8 +1,182 @@
 package main
 
-import "github.com/urfave/cli/v3"
+import (
+	"context"
+	"fmt"
+	"strings"
 
-// TODO(stub): replaced by the owner of this command.
+	"github.com/urfave/cli/v3"
+
+	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/store"
+)
+
 func (a *app) findingsCommand() *cli.Command {
-	return &cli.Command{Name: "findings", Hidden: true}
+	return &cli.Command{
+		Name:      "findings",
+		Usage:     "check accounts against rules: dormant, never signed in, suspended with grants, ...",
+		ArgsUsage: " ",
+		Description: "Runs every rule over the users of each source's snapshot at --at (default\n" +
+			"latest). Each rule reports its population and, per principal, FAIL, PASS or\n" +
+			"UNKNOWN where the provider gives no data (Ory and ZITADEL expose no sign-ins).\n" +
+			"Days count back from each snapshot's time, not from now. Only FAIL and\n" +
+			"UNKNOWN are listed. Rules (parameters in the config's [findings] table):\n" +
+			"  dormant                           active human, no sign-in for days (90)\n" +
+			"  never-signed-in                   active human created days (30) ago, never signed in\n" +
+			"  suspended-with-grants             suspended, inactive or deleted, holding a grant\n" +
+			"  unverified-email                  active human whose email is not verified\n" +
+			"  machine-with-grants               inventory: machine accounts holding grants\n" +
+			"  status-mismatch-across-providers  active here, suspended or gone in another source\n" +
+			"  privileged                        holders of patterns (*admin*, *owner*): FAIL if dormant\n\n" +
+			"Examples:\n  idsnap findings\n  idsnap findings --fail-on dormant,suspended-with-grants\n" +
+			"  idsnap findings --at 2026-10-01 --source kinde-prod --format json",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "at", Value: "latest", Usage: "report on the snapshots at `WHEN`: today, yesterday, 7d, 2026-11-01, a snapshot id, latest~N"},
+			&cli.StringSliceFlag{Name: "source", Aliases: []string{"s"}, Usage: "only source `NAME` (repeatable)"},
+			&cli.StringSliceFlag{Name: "fail-on", Usage: "exit with status 3 when `RULE` has a FAIL (comma separated or repeated)"},
+			formatFlag(),
+			utcFlag(),
+		},
+		Action: a.findings,
+	}
+}
+
+func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
+	if cmd.Args().Present() {
+		return fmt.Errorf("findings takes no arguments; pick the snapshots with --at")
+	}
+	failOn := fndSplit(cmd.StringSlice("fail-on"))
+	if err := report.CheckRuleIDs(failOn); err != nil {
+		return fmt.Errorf("--fail-on: %w", err)
+	}
+	format, err := a.outputFormat(cmd)
+	if err != nil {
+		return err
+	}
+	c, err := a.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	fcfg, err := findingsConfig(c)
+	if err != nil {
+		return err
+	}
+	pcfg, err := peopleConfig(c)
+	if err != nil {
+		return err
+	}
+	db, err := a.openDB(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	in, err := a.reportInputs(ctx, cmd, db)
+	if err != nil {
+		return err
+	}
+	res, err := report.Findings(ctx, in, fcfg, pcfg)
+	if err != nil {
+		return err
+	}
+	if err := report.RenderFindings(a.stdout, format, res); err != nil {
+		return err
+	}
+	for _, id := range failOn {
+		if res.Failed(id) {
+			return errFound
+		}
+	}
+	return nil
+}
+
+// findingsConfig reads the [findings] table: the rules' parameters.
+func findingsConfig(c *config) (report.FindingsConfig, error) {
+	var f report.FindingsConfig
+	if err := c.section("findings", &f); err != nil {
+		return f, err
+	}
+	if err := f.Validate(); err != nil {
+		return f, fmt.Errorf("%s: %w", c.Path, err)
+	}
+	return f, nil
+}
+
+// peopleConfig reads the [people] table: domain aliases, links, unlinks.
+func peopleConfig(c *config) (report.PeopleConfig, error) {
+	var p report.PeopleConfig
+	if err := c.section("people", &p); err != nil {
+		return p, err
+	}
+	if err := p.Validate(); err != nil {
+		return p, fmt.Errorf("%s: %w", c.Path, err)
+	}
+	return p, nil
+}
+
+// reportInputs resolves --at per source (--source, or every source with
+// snapshots) into the states findings and people read. A source with no
+// snapshot that old is left out with a note on stderr.
+func (a *app) reportInputs(ctx context.Context, cmd *cli.Command, db *store.DB) ([]report.FindingsInput, error) {
+	at, err := a.parseWhen(cmd, "--at", cmd.String("at"))
+	if err != nil {
+		return nil, err
+	}
+	scope, err := snapshotScope(ctx, db, at)
+	if err != nil {
+		return nil, fmt.Errorf("--at: %w", err)
+	}
+	names, bySource, err := sourceSnapshots(ctx, db, cmd.StringSlice("source"), scope)
+	if err != nil {
+		return nil, err
+	}
+	var in []report.FindingsInput
+	pulled := false
+	for _, name := range names {
+		snaps := bySource[name]
+		pulled = pulled || len(snaps) > 0
+		p, ok := at.Resolve(snaps)
+		switch {
+		case len(snaps) == 0:
+			a.fndNote(cmd, name+": no snapshots: pull it first (idsnap pull --source "+name+")")
+		case !ok:
+		case at.Kind == report.WhenTime && p.Earliest:
+			a.fndNote(cmd, name+": "+tooOld(at, snaps[0], a.location(cmd)))
+		default:
+			id := p.Snapshot.ID
+			in = append(in, report.FindingsInput{
+				Snapshot: p.Snapshot,
+				Records: func(ctx context.Context, fn func(idsnap.Record) error) error {
+					return db.State(ctx, id, fn)
+				},
+			})
+		}
+	}
+	switch {
+	case len(in) == 0 && !pulled:
+		return nil, fmt.Errorf("no snapshots to report on: pull first (idsnap pull)")
+	case len(in) == 0:
+		return nil, fmt.Errorf("no source has a snapshot at %s: give a later --at", at)
+	}
+	return in, nil
+}
+
+// fndNote tells, on stderr, why a source is left out, unless --quiet.
+func (a *app) fndNote(cmd *cli.Command, msg string) {
+	if !cmd.Bool("quiet") {
+		fmt.Fprintf(a.stderr, "idsnap: skipped %s\n", msg)
+	}
+}
+
+// fndSplit flattens repeated and comma-separated values.
+func fndSplit(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		for s := range strings.SplitSeq(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }

@@ -101,6 +101,8 @@ func tokenError(ctx context.Context, err error) error {
 		return fmt.Errorf("get token: 404 from %s: check base_url is your Kinde domain (https://<subdomain>.kinde.com) and client_id is the M2M application's", tokenPath)
 	case re.ErrorCode != "":
 		return fmt.Errorf("get token: %d from %s: %s: %s", status, tokenPath, re.ErrorCode, desc)
+	case status == http.StatusTooManyRequests || status >= 500:
+		return fmt.Errorf("get token: %d from %s: Kinde's token endpoint is unavailable or rate limited; pull again later", status, tokenPath)
 	case status >= 300 && status < 400:
 		return fmt.Errorf("get token: %d from %s: redirected; check base_url is your Kinde domain (https://<subdomain>.kinde.com)", status, tokenPath)
 	case status != 0:

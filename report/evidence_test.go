@@ -1,0 +1,473 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idsnap/idsnap"
+	"github.com/xuri/excelize/v2"
+)
+
+var evUpdate = flag.Bool("update-evidence", false, "rewrite testdata/evidence/*.golden")
+
+var evNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+func evPtr[T any](v T) *T { return &v }
+
+// evFixtureReview is a Kinde tenant with a hostile display name and an
+// Ory tenant without sign-in data.
+func evFixtureReview() []SourceState {
+	kinde := idsnap.Snapshot{ID: 7, Source: "kinde-prod", Provider: "kinde", BaseURL: "https://acme.kinde.com",
+		TakenAt: time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), Digest: "d7", ChainDigest: "c7"}
+	ory := idsnap.Snapshot{ID: 8, Source: "ory", Provider: "ory", BaseURL: "https://x.projects.oryapis.com", Org: "acme-slug",
+		TakenAt: time.Date(2026, 3, 1, 6, 5, 0, 0, time.FixedZone("CET", 3600)), Digest: "d8", ChainDigest: "c8"}
+	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	return []SourceState{
+		{Snapshot: kinde, Records: []idsnap.Record{
+			{Kind: idsnap.KindUser, ID: "kp_b", Email: "bob@acme.test", Username: "bob", Name: "=HYPERLINK(\"http://evil\",\"x\")\x1b[31m\u202e",
+				EmailVerified: evPtr(false), Status: idsnap.StatusSuspended, Type: idsnap.AccountHuman, CreatedAt: created,
+				Activity: &idsnap.Activity{}},
+			{Kind: idsnap.KindUser, ID: "kp_a", Email: "alice@acme.test", Username: "alice", Name: "Alice, \"Al\"\nSmith",
+				EmailVerified: evPtr(true), Status: idsnap.StatusActive, Type: idsnap.AccountHuman, CreatedAt: created,
+				Activity: &idsnap.Activity{LastSignIn: time.Date(2026, 2, 28, 23, 0, 0, 0, time.FixedZone("X", -5*3600)), SignIns: 4}},
+			{Kind: idsnap.KindResource, ID: "org_1", Name: "Acme"},
+			{Kind: idsnap.KindResource, ID: "org_2", Name: "+Finance"},
+			{Kind: idsnap.KindEntitlement, ID: "org_1:member", ResourceID: "org_1", Name: "member"},
+			{Kind: idsnap.KindEntitlement, ID: "org_2:member", ResourceID: "org_2", Name: "member"},
+			{Kind: idsnap.KindGrant, ID: idsnap.GrantID("kp_a", "org_2:member"), PrincipalID: "kp_a", ResourceID: "org_2", EntitlementID: "org_2:member", Status: idsnap.StatusActive},
+			{Kind: idsnap.KindGrant, ID: idsnap.GrantID("kp_a", "org_1:member"), PrincipalID: "kp_a", ResourceID: "org_1", EntitlementID: "org_1:member", Status: idsnap.StatusActive},
+		}},
+		{Snapshot: ory, Records: []idsnap.Record{
+			{Kind: idsnap.KindUser, ID: "0b1c-ory", Email: "carol@acme.test", Name: "Carol", Status: idsnap.StatusInactive, Type: idsnap.AccountHuman},
+		}},
+	}
+}
+
+func evMeta(signer *SecretKey) EvidenceMeta {
+	return EvidenceMeta{
+		GeneratedAt: evNow,
+		Args:        []string{"idsnap", "export", "access-review", "--at", "2026-03-01T12:00:00Z", "--out", "ev", "--api-token", "s3cret", "--client-secret=s3cret"},
+		Parameters:  map[string]string{"at": "2026-03-01T12:00:00Z"},
+		Signer:      signer,
+	}
+}
+
+func evCheckGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "evidence", name+".golden")
+	if *evUpdate {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update-evidence)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func evRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestExportAccessReviewGolden(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ev")
+	m, err := ExportAccessReview(out, AccessReviewOptions{Sources: evFixtureReview(), EvidenceMeta: evMeta(nil),
+		Findings: func(source, id string) []string {
+			if id == "kp_b" {
+				return []string{"suspended-with-grants", "never-signed-in", "never-signed-in"}
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatalf("ExportAccessReview: %v", err)
+	}
+	csvData := evRead(t, filepath.Join(out, AccessReviewCSV))
+	evCheckGolden(t, "access-review.csv", csvData)
+	evCheckGolden(t, "access-review.manifest.json", evRead(t, filepath.Join(out, ManifestFile)))
+	evCheckGolden(t, "access-review.SHA256SUMS", evRead(t, filepath.Join(out, SumsFile)))
+
+	if bytes.Contains(csvData, []byte("\r")) || bytes.Contains(csvData, []byte("\x1b")) || bytes.Contains(csvData, []byte("\u202e")) {
+		t.Error("CSV holds a carriage return, an escape or a bidi override")
+	}
+	recs, err := csv.NewReader(bytes.NewReader(csvData)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 5 || *m.Files[0].Rows != 4 {
+		t.Fatalf("got %d CSV records, manifest rows %d; want header + 4 rows", len(recs), *m.Files[0].Rows)
+	}
+	col := func(name string) int { return slices.Index(AccessReviewHeader, name) }
+	for _, r := range recs[1:] {
+		for i, c := range r {
+			if c != "" && strings.ContainsRune("=+-@", rune(c[0])) {
+				t.Errorf("row %v column %s starts with a formula prefix: %q", r[:5], AccessReviewHeader[i], c)
+			}
+		}
+	}
+	bob := recs[3]
+	if bob[col("principal_id")] != "kp_b" || bob[col("name")] != `'=HYPERLINK("http://evil","x")\x1b[31m\u202e` {
+		t.Errorf("hostile name = %q; want it neutralised", bob[col("name")])
+	}
+	if got := bob[col("last_sign_in")]; got != "never" {
+		t.Errorf("last_sign_in of a user who never signed in = %q; want never", got)
+	}
+	if got := bob[col("findings")]; got != "never-signed-in suspended-with-grants" {
+		t.Errorf("findings = %q", got)
+	}
+	if recs[4][col("source")] != "ory" {
+		t.Fatal("ory row missing or out of order")
+	}
+	for _, r := range recs[1:] {
+		if r[col("source")] == "ory" && (r[col("last_sign_in")] != "unknown" || r[col("snapshot_time")] != "2026-03-01T05:05:00Z" || r[col("resource_id")] != "") {
+			t.Errorf("ory row = %v; want last_sign_in unknown, UTC time, no resource", r)
+		}
+	}
+	args := strings.Join(m.CommandLine, " ")
+	if strings.Contains(args, "s3cret") {
+		t.Errorf("manifest command line leaks a secret: %s", args)
+	}
+}
+
+func TestExportXLSX(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ev")
+	if _, err := ExportAccessReview(out, AccessReviewOptions{Sources: evFixtureReview(), XLSX: true, EvidenceMeta: evMeta(nil)}); err != nil {
+		t.Fatal(err)
+	}
+	x, err := excelize.OpenFile(filepath.Join(out, AccessReviewXLSX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	sheet := x.GetSheetName(0)
+	rows, err := x.GetRows(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := csv.NewReader(bytes.NewReader(evRead(t, filepath.Join(out, AccessReviewCSV)))).ReadAll()
+	if len(rows) != len(want) {
+		t.Fatalf("XLSX has %d rows, CSV %d", len(rows), len(want))
+	}
+	for i := range want {
+		// GetRows drops trailing empty cells.
+		if !slices.Equal(rows[i], want[i][:len(rows[i])]) {
+			t.Errorf("XLSX row %d = %q; want %q", i, rows[i], want[i])
+		}
+	}
+	dvs, err := x.GetDataValidations(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dvs) != 1 || !strings.Contains(dvs[0].Formula1, "keep,modify,revoke") || dvs[0].Sqref != "U2:U5" {
+		t.Errorf("data validations = %+v; want a keep/modify/revoke list on U2:U5", dvs)
+	}
+}
+
+func TestExportVerifyRoundTrip(t *testing.T) {
+	key := evTestKey(t)
+	out := filepath.Join(t.TempDir(), "ev")
+	if _, err := ExportAccessReview(out, AccessReviewOptions{Sources: evFixtureReview(), XLSX: true, EvidenceMeta: evMeta(key)}); err != nil {
+		t.Fatal(err)
+	}
+	pub := key.Public()
+	res, err := VerifyEvidence(context.Background(), out, VerifyOptions{PublicKey: &pub})
+	if err != nil {
+		t.Fatalf("VerifyEvidence: %v", err)
+	}
+	if res.Signature != SignatureVerified || res.Files != 4 {
+		t.Errorf("result = %+v; want signature verified, 4 files", res)
+	}
+	res, err = VerifyEvidence(context.Background(), out, VerifyOptions{})
+	if err != nil || res.Signature != SignatureNotChecked {
+		t.Errorf("VerifyEvidence without key = %+v, %v; want signature not checked", res, err)
+	}
+	other := evTestKey(t).Public()
+	if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{PublicKey: &other}); err == nil || !strings.Contains(err.Error(), SignatureFile) {
+		t.Errorf("VerifyEvidence with another key = %v; want a signature error", err)
+	}
+
+	// The real sha256sum accepts SHA256SUMS.
+	if bin, err := exec.LookPath("sha256sum"); err == nil {
+		cmd := exec.Command(bin, "-c", "--strict", SumsFile)
+		cmd.Dir = out
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sha256sum -c: %v\n%s", err, b)
+		}
+	} else {
+		t.Log("sha256sum not installed: skipped its check")
+	}
+
+	// Modes: folder 0700, files 0600.
+	if fi, _ := os.Stat(out); fi.Mode().Perm() != 0o700 {
+		t.Errorf("folder mode = %v; want 0700", fi.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		fi, _ := e.Info()
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode = %v; want 0600", e.Name(), fi.Mode().Perm())
+		}
+	}
+	if len(entries) != 5 {
+		t.Errorf("folder holds %d files; want csv, xlsx, manifest, signature, sums", len(entries))
+	}
+}
+
+// TestVerifyDetectsTampering changes every file in turn — a flipped byte at
+// the start, middle and end, deletion — and adds an extra file: each must
+// fail with a message naming the file.
+func TestVerifyDetectsTampering(t *testing.T) {
+	key := evTestKey(t)
+	pub := key.Public()
+	src := filepath.Join(t.TempDir(), "ev")
+	if _, err := ExportAccessReview(src, AccessReviewOptions{Sources: evFixtureReview(), XLSX: true, EvidenceMeta: evMeta(key)}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(src)
+	fresh := func(t *testing.T) string {
+		dir := filepath.Join(t.TempDir(), "copy")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if err := os.WriteFile(filepath.Join(dir, e.Name()), evRead(t, filepath.Join(src, e.Name())), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	for _, withKey := range []bool{false, true} {
+		opts := VerifyOptions{}
+		if withKey {
+			opts.PublicKey = &pub
+		}
+		for _, e := range entries {
+			name := e.Name()
+			size := len(evRead(t, filepath.Join(src, name)))
+			for _, pos := range []int{0, size / 2, size - 1} {
+				t.Run(name+"/flip", func(t *testing.T) {
+					dir := fresh(t)
+					b := evRead(t, filepath.Join(dir, name))
+					b[pos] ^= 0x01
+					if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					evExpectFail(t, dir, opts, name)
+				})
+			}
+			t.Run(name+"/delete", func(t *testing.T) {
+				dir := fresh(t)
+				if err := os.Remove(filepath.Join(dir, name)); err != nil {
+					t.Fatal(err)
+				}
+				evExpectFail(t, dir, opts, name)
+			})
+		}
+		t.Run("extra", func(t *testing.T) {
+			dir := fresh(t)
+			if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			evExpectFail(t, dir, opts, "notes.txt")
+		})
+		t.Run("subfolder", func(t *testing.T) {
+			dir := fresh(t)
+			if err := os.Mkdir(filepath.Join(dir, "more"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			evExpectFail(t, dir, opts, "more")
+		})
+	}
+}
+
+func evExpectFail(t *testing.T, dir string, opts VerifyOptions, name string) {
+	t.Helper()
+	_, err := VerifyEvidence(context.Background(), dir, opts)
+	if err == nil {
+		t.Fatalf("VerifyEvidence passed a folder with %s tampered", name)
+	}
+	if msg := err.Error(); !strings.Contains(msg, name) || strings.Contains(msg, "\n") {
+		t.Fatalf("VerifyEvidence = %q; want one line naming %s", msg, name)
+	}
+}
+
+func TestExportRefusesNonEmptyOut(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ExportAccessReview(dir, AccessReviewOptions{Sources: evFixtureReview(), EvidenceMeta: evMeta(nil)})
+	if err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("ExportAccessReview into a non-empty folder = %v; want refused", err)
+	}
+	if b := evRead(t, filepath.Join(dir, "keep.txt")); string(b) != "x" {
+		t.Error("existing file was changed")
+	}
+	parent, _ := os.ReadDir(filepath.Dir(dir))
+	for _, e := range parent {
+		if strings.HasPrefix(e.Name(), ".idsnap-export-") {
+			t.Errorf("temporary folder %s left behind", e.Name())
+		}
+	}
+	// An existing empty folder is fine, and ends up 0700.
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ExportAccessReview(empty, AccessReviewOptions{Sources: evFixtureReview(), EvidenceMeta: evMeta(nil)}); err != nil {
+		t.Fatalf("ExportAccessReview into an empty folder: %v", err)
+	}
+	if fi, _ := os.Stat(empty); fi.Mode().Perm() != 0o700 {
+		t.Errorf("folder mode = %v; want 0700", fi.Mode().Perm())
+	}
+}
+
+func evFixtureChanges() []SourceChanges {
+	snap := func(id int64, at string) idsnap.Snapshot {
+		t, _ := time.Parse(time.RFC3339, at)
+		return idsnap.Snapshot{ID: id, Source: "zitadel", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", Org: "300",
+			TakenAt: t, Digest: "d" + at[8:10], ChainDigest: "c" + at[8:10]}
+	}
+	base := snap(1, "2026-02-20T06:00:00Z")
+	s2, s3 := snap(2, "2026-02-21T06:00:00Z"), snap(5, "2026-02-24T06:00:00Z") // 22nd and 23rd missed
+	user := &idsnap.Record{Kind: idsnap.KindUser, ID: "u1", Email: "dan@acme.test", Name: "@Dan"}
+	return []SourceChanges{
+		{Source: SourceInfo{Name: "zitadel", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", Org: "300"},
+			Baseline: &base, Snapshots: []idsnap.Snapshot{s2, s3},
+			Changes: []idsnap.Change{
+				{Source: "zitadel", SnapshotID: 5, Type: idsnap.Revoked, Kind: idsnap.KindGrant, ID: "u1|p1:admin",
+					Principal: &idsnap.Ref{ID: "u1", Name: "@Dan", Email: "dan@acme.test"}, Resource: &idsnap.Ref{ID: "p1", Name: "Billing"}, Entitlement: &idsnap.Ref{ID: "p1:admin", Name: "admin"}},
+				{Source: "zitadel", SnapshotID: 2, Type: idsnap.Granted, Kind: idsnap.KindGrant, ID: "u1|p1:admin",
+					Principal: &idsnap.Ref{ID: "u1", Name: "@Dan", Email: "dan@acme.test"}, Resource: &idsnap.Ref{ID: "p1", Name: "Billing"}, Entitlement: &idsnap.Ref{ID: "p1:admin", Name: "admin"}},
+				{Source: "zitadel", SnapshotID: 2, Type: idsnap.Changed, Kind: idsnap.KindUser, ID: "u1", Before: user, After: user,
+					Fields: []idsnap.FieldChange{{Field: "status", From: idsnap.StatusActive, To: idsnap.StatusSuspended}, {Field: "profile.roles", From: nil, To: []any{"a", 1.0}}}},
+				{Source: "zitadel", SnapshotID: 5, Type: idsnap.Joined, Kind: idsnap.KindUser, ID: "u2", After: &idsnap.Record{Email: "eve@acme.test", Name: "Eve"}},
+			}},
+		{Source: SourceInfo{Name: "kinde", Provider: "kinde", BaseURL: "https://acme.kinde.com"}},
+	}
+}
+
+func TestExportChangesGolden(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ev")
+	meta := evMeta(nil)
+	meta.Args = []string{"idsnap", "export", "changes", "--since", "2026-02-20", "--out", "ev"}
+	meta.Parameters = map[string]string{"since": "2026-02-20T00:00:00Z", "until": "2026-02-25T00:00:00Z"}
+	m, err := ExportChanges(out, ChangesOptions{Sources: evFixtureChanges(), EvidenceMeta: meta,
+		Since: time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 2, 25, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatalf("ExportChanges: %v", err)
+	}
+	changes := evRead(t, filepath.Join(out, ChangesCSV))
+	coverage := evRead(t, filepath.Join(out, CoverageCSV))
+	evCheckGolden(t, "changes.csv", changes)
+	evCheckGolden(t, "coverage.csv", coverage)
+	evCheckGolden(t, "changes.manifest.json", evRead(t, filepath.Join(out, ManifestFile)))
+
+	if !bytes.Contains(coverage, []byte("zitadel,gap,,,,,2026-02-21T06:00:00Z,2026-02-24T06:00:00Z,72.0,")) {
+		t.Error("coverage.csv does not show the missed pulls of Feb 22 and 23 as a gap row")
+	}
+	if !bytes.Contains(coverage, []byte("kinde,gap,,,,,2026-02-20T00:00:00Z,2026-02-25T12:00:00Z,132.0,no snapshot in the period")) {
+		t.Error("coverage.csv does not show a source without snapshots")
+	}
+	if len(m.Sources) != 2 || m.Sources[0].Name != "kinde" || len(m.Sources[1].Snapshots) != 3 {
+		t.Errorf("manifest sources = %+v; want kinde (none) and zitadel (3 snapshots)", m.Sources)
+	}
+	if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{}); err != nil {
+		t.Fatalf("VerifyEvidence: %v", err)
+	}
+}
+
+func TestVerifyAgainstDatabase(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ev")
+	states := evFixtureReview()
+	if _, err := ExportAccessReview(out, AccessReviewOptions{Sources: states, EvidenceMeta: evMeta(nil)}); err != nil {
+		t.Fatal(err)
+	}
+	db := map[int64]idsnap.Snapshot{}
+	for _, s := range states {
+		db[s.Snapshot.ID] = s.Snapshot
+	}
+	lookup := func(_ context.Context, id int64) (idsnap.Snapshot, error) {
+		s, ok := db[id]
+		if !ok {
+			return s, errors.New("snapshot not found")
+		}
+		return s, nil
+	}
+	res, err := VerifyEvidence(context.Background(), out, VerifyOptions{Snapshot: lookup})
+	if err != nil || res.Snapshots != 2 {
+		t.Fatalf("VerifyEvidence = %+v, %v; want 2 snapshots checked", res, err)
+	}
+	rewritten := db[8]
+	rewritten.ChainDigest = "other"
+	db[8] = rewritten
+	if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{Snapshot: lookup}); err == nil || !strings.Contains(err.Error(), "chain digest") {
+		t.Fatalf("VerifyEvidence with a rewritten chain = %v; want a chain digest error", err)
+	}
+	delete(db, 7)
+	if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{Snapshot: lookup}); err == nil || !strings.Contains(err.Error(), "snapshot 7") {
+		t.Fatalf("VerifyEvidence with a missing snapshot = %v", err)
+	}
+}
+
+func TestRedactArgs(t *testing.T) {
+	got := RedactArgs([]string{"idsnap", "--client-secret", "a", "--api-token=b", "--pat", "c", "--source", "kinde", "--", "--pat", "keep"})
+	want := []string{"idsnap", "--client-secret", "[redacted]", "--api-token=[redacted]", "--pat", "[redacted]", "--source", "kinde", "--", "--pat", "keep"}
+	if !slices.Equal(got, want) {
+		t.Errorf("RedactArgs = %q; want %q", got, want)
+	}
+}
+
+func TestKeyFileIsRandom(t *testing.T) {
+	a, _ := GenerateKey(rand.Reader)
+	b, _ := GenerateKey(rand.Reader)
+	if a.ID == b.ID || bytes.Equal(a.Key, b.Key) {
+		t.Fatal("two generated keys are equal")
+	}
+}
+
+// BenchmarkExportAccessReview measures an export of 10k users with two
+// grants each, CSV and XLSX.
+func BenchmarkExportAccessReview(b *testing.B) {
+	st := SourceState{Snapshot: idsnap.Snapshot{ID: 1, Source: "kinde", TakenAt: evNow}}
+	st.Records = append(st.Records, idsnap.Record{Kind: idsnap.KindResource, ID: "org"}, idsnap.Record{Kind: idsnap.KindEntitlement, ID: "org:member", ResourceID: "org", Name: "member"})
+	for i := range 10000 {
+		id := "kp_" + strconv.Itoa(i)
+		st.Records = append(st.Records, idsnap.Record{Kind: idsnap.KindUser, ID: id, Email: id + "@acme.test", Name: "User " + id},
+			idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(id, "org:member"), PrincipalID: id, ResourceID: "org", EntitlementID: "org:member"},
+			idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(id, "org:admin"), PrincipalID: id, ResourceID: "org", EntitlementID: "org:admin"})
+	}
+	for i := 0; b.Loop(); i++ {
+		out := filepath.Join(b.TempDir(), strconv.Itoa(i))
+		if _, err := ExportAccessReview(out, AccessReviewOptions{Sources: []SourceState{st}, XLSX: true, EvidenceMeta: evMeta(nil)}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,385 @@
+package report
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idsnap/idsnap"
+)
+
+// Outcome is what a rule says about one principal.
+type Outcome string
+
+// Outcomes. UNKNOWN is for a principal the provider gives no data about (Ory
+// and ZITADEL expose no sign-ins): never read it as PASS.
+const (
+	OutcomeFail    Outcome = "FAIL"
+	OutcomePass    Outcome = "PASS"
+	OutcomeUnknown Outcome = "UNKNOWN"
+)
+
+// Rule ids, fixed by the CLI contract.
+const (
+	RuleDormant        = "dormant"
+	RuleNeverSignedIn  = "never-signed-in"
+	RuleSuspendedGrant = "suspended-with-grants"
+	RuleUnverified     = "unverified-email"
+	RuleMachineGrants  = "machine-with-grants"
+	RuleStatusMismatch = "status-mismatch-across-providers"
+	RulePrivileged     = "privileged"
+)
+
+// Rule defaults.
+const (
+	DefaultDormantDays       = 90
+	DefaultNeverSignedInDays = 30
+)
+
+// DefaultPrivilegedPatterns match role keys naming an administrator or owner.
+var DefaultPrivilegedPatterns = []string{"*admin*", "*owner*"}
+
+// FindingsConfig holds the rules' parameters; a zero field means the
+// default. It comes from the [findings] table of the config file.
+type FindingsConfig struct {
+	Dormant       DaysParams       `toml:"dormant"`
+	NeverSignedIn DaysParams       `toml:"never-signed-in"`
+	Privileged    PrivilegedParams `toml:"privileged"`
+}
+
+// DaysParams is a rule's only parameter: a number of days.
+type DaysParams struct {
+	Days int `toml:"days"`
+}
+
+// PrivilegedParams says which entitlements are privileged and when a holder
+// counts as dormant.
+type PrivilegedParams struct {
+	// Patterns are matched, case-insensitively, against an entitlement's
+	// key (the part of its id after the resource id) and its name. A pattern
+	// is a glob over the whole value (* any run of characters, ? one), or,
+	// prefixed "re:", a Go regular expression that may match anywhere.
+	Patterns []string `toml:"patterns"`
+	// DormantDays defaults to the dormant rule's days.
+	DormantDays int `toml:"dormant_days"`
+}
+
+// fndParams is a FindingsConfig with defaults filled in and patterns compiled.
+type fndParams struct {
+	dormantDays, neverDays, privDays int
+	patterns                         []string
+	matchers                         []*regexp.Regexp
+}
+
+func (c FindingsConfig) compile() (*fndParams, error) {
+	p := &fndParams{dormantDays: c.Dormant.Days, neverDays: c.NeverSignedIn.Days, privDays: c.Privileged.DormantDays}
+	for _, d := range []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{RuleDormant + " days", &p.dormantDays, DefaultDormantDays},
+		{RuleNeverSignedIn + " days", &p.neverDays, DefaultNeverSignedInDays},
+		{RulePrivileged + " dormant_days", &p.privDays, 0},
+	} {
+		if *d.v < 0 {
+			return nil, fmt.Errorf("findings %s = %d: give a positive number of days", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if p.privDays == 0 {
+		p.privDays = p.dormantDays
+	}
+	p.patterns = c.Privileged.Patterns
+	if len(p.patterns) == 0 {
+		p.patterns = DefaultPrivilegedPatterns
+	}
+	for _, pat := range p.patterns {
+		re, err := fndCompilePattern(pat)
+		if err != nil {
+			return nil, err
+		}
+		p.matchers = append(p.matchers, re)
+	}
+	return p, nil
+}
+
+// Validate checks the parameters: days not negative, patterns compile.
+func (c FindingsConfig) Validate() error {
+	_, err := c.compile()
+	return err
+}
+
+func fndCompilePattern(pat string) (*regexp.Regexp, error) {
+	if re, ok := strings.CutPrefix(pat, "re:"); ok {
+		r, err := regexp.Compile("(?i)" + re)
+		if err != nil {
+			return nil, fmt.Errorf("findings privileged pattern %q: %w", pat, err)
+		}
+		return r, nil
+	}
+	if pat == "" {
+		return nil, fmt.Errorf("findings privileged pattern is empty: give a glob such as *admin*")
+	}
+	var b strings.Builder
+	b.WriteString("(?is)^")
+	for _, r := range pat {
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String()), nil
+}
+
+func (p *fndParams) privileged(values ...string) bool {
+	for _, re := range p.matchers {
+		for _, v := range values {
+			if v != "" && re.MatchString(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fndRule is one rule: eval reports whether u is in the rule's population
+// and, if so, its outcome and a one-line detail.
+type fndRule struct {
+	id      string
+	version int
+	params  func(p *fndParams) map[string]any
+	eval    func(e *fndEval, u int32) (in bool, o Outcome, detail string)
+}
+
+// fndRules is every rule, in the order reports list them.
+//
+//   - dormant: active human accounts (machine accounts authenticate with
+//     keys, sign-in data does not describe them) with no sign-in for at
+//     least `days` days before the snapshot was taken. An account that never
+//     signed in is dormant once it was created at least `days` days before
+//     the snapshot; a newer one is PASS here (never-signed-in covers it).
+//   - never-signed-in: active human accounts created at least `days` days
+//     before the snapshot that never signed in.
+//   - suspended-with-grants: suspended, inactive or deleted accounts still
+//     holding an active grant.
+//   - unverified-email: active human accounts with an email the provider
+//     says is not verified.
+//   - machine-with-grants: an inventory rule: every machine account
+//     holding an active grant is a FAIL so it is listed for review.
+//   - status-mismatch-across-providers: an active account whose person (see
+//     People) has an account in another source that is suspended, inactive
+//     or deleted; the population is accounts linked across sources.
+//   - privileged: the population is the holders of an active grant of an
+//     entitlement matching `patterns`; FAIL where an active holder is
+//     dormant by `dormant_days` (as the dormant rule judges it, but for
+//     machine accounts too), UNKNOWN where its sign-ins are unknown, PASS
+//     otherwise, holders that are not active included
+//     (suspended-with-grants reports those).
+//
+// Each rule reports UNKNOWN where the provider gives no data it needs.
+var fndRules = []fndRule{
+	{id: RuleDormant, version: 1, params: func(p *fndParams) map[string]any { return map[string]any{"days": p.dormantDays} }, eval: evalDormant},
+	{id: RuleNeverSignedIn, version: 1, params: func(p *fndParams) map[string]any { return map[string]any{"days": p.neverDays} }, eval: evalNeverSignedIn},
+	{id: RuleSuspendedGrant, version: 1, params: fndNoParams, eval: evalSuspendedWithGrants},
+	{id: RuleUnverified, version: 1, params: fndNoParams, eval: evalUnverifiedEmail},
+	{id: RuleMachineGrants, version: 1, params: fndNoParams, eval: evalMachineWithGrants},
+	{id: RuleStatusMismatch, version: 1, params: fndNoParams, eval: evalStatusMismatch},
+	{id: RulePrivileged, version: 1, params: func(p *fndParams) map[string]any {
+		return map[string]any{"patterns": p.patterns, "dormant_days": p.privDays}
+	}, eval: evalPrivileged},
+}
+
+func fndNoParams(*fndParams) map[string]any { return map[string]any{} }
+
+// RuleIDs lists every rule id in report order.
+func RuleIDs() []string {
+	ids := make([]string, len(fndRules))
+	for i, r := range fndRules {
+		ids[i] = r.id
+	}
+	return ids
+}
+
+// CheckRuleIDs returns an error naming the first id that is no rule.
+func CheckRuleIDs(ids []string) error {
+	for _, id := range ids {
+		if fndRuleIndex(id) < 0 {
+			return fmt.Errorf("unknown rule %q: use one of %s", id, strings.Join(RuleIDs(), ", "))
+		}
+	}
+	return nil
+}
+
+func fndRuleIndex(id string) int {
+	for i, r := range fndRules {
+		if r.id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// fndEval is what rules read: the users, per-source snapshot times, and
+// what linking found.
+type fndEval struct {
+	b *fndBuilder
+	p *fndParams
+	// mismatch holds the detail of each status-mismatch FAIL; linked marks
+	// accounts whose person spans sources.
+	mismatch map[int32]string
+	linked   []bool
+}
+
+const fndDay = 24 * 60 * 60
+
+func fndDate(unix int64) string { return time.Unix(unix, 0).UTC().Format(time.DateOnly) }
+
+func fndDaysAgo(at, t int64) int64 {
+	d := at - t
+	if d < 0 {
+		return 0 // a clock ahead of the snapshot: treat as just now
+	}
+	return d / fndDay
+}
+
+func fndIsHuman(u *fndUser) bool { return u.flags&fndMachine == 0 }
+
+func fndGone(s idsnap.Status) bool {
+	return s == idsnap.StatusSuspended || s == idsnap.StatusInactive || s == idsnap.StatusDeleted
+}
+
+const fndNoActivity = "the provider exposes no sign-in data"
+
+// dormancy judges an account by its sign-ins against a threshold of days:
+// the dormant rule and the privileged rule share it.
+func (e *fndEval) dormancy(u *fndUser, days int) (Outcome, string) {
+	if u.flags&fndActivity == 0 {
+		return OutcomeUnknown, fndNoActivity
+	}
+	at := e.b.at[u.src]
+	limit := int64(days) * fndDay
+	switch {
+	case u.flags&fndHasLastSignIn != 0:
+		ago := fndDaysAgo(at, u.lastSignIn)
+		if at-u.lastSignIn >= limit {
+			return OutcomeFail, fmt.Sprintf("last sign-in %s, %d days before the snapshot", fndDate(u.lastSignIn), ago)
+		}
+		return OutcomePass, ""
+	case u.flags&fndSignedIn != 0:
+		return OutcomeUnknown, "signed in, but the provider gives no last sign-in time"
+	case u.flags&fndHasCreated == 0:
+		return OutcomeUnknown, "never signed in; creation time unknown"
+	case at-u.created >= limit:
+		return OutcomeFail, fmt.Sprintf("never signed in; created %s, %d days before the snapshot", fndDate(u.created), fndDaysAgo(at, u.created))
+	}
+	return OutcomePass, ""
+}
+
+func evalDormant(e *fndEval, i int32) (bool, Outcome, string) {
+	u := &e.b.users[i]
+	if u.status != idsnap.StatusActive || !fndIsHuman(u) {
+		return false, "", ""
+	}
+	o, d := e.dormancy(u, e.p.dormantDays)
+	return true, o, d
+}
+
+func evalNeverSignedIn(e *fndEval, i int32) (bool, Outcome, string) {
+	u := &e.b.users[i]
+	if u.status != idsnap.StatusActive || !fndIsHuman(u) {
+		return false, "", ""
+	}
+	at := e.b.at[u.src]
+	switch {
+	case u.flags&fndActivity == 0:
+		return true, OutcomeUnknown, fndNoActivity
+	case u.flags&(fndHasLastSignIn|fndSignedIn) != 0:
+		return true, OutcomePass, ""
+	case u.flags&fndHasCreated == 0:
+		return true, OutcomeUnknown, "never signed in; creation time unknown"
+	case at-u.created >= int64(e.p.neverDays)*fndDay:
+		return true, OutcomeFail, fmt.Sprintf("never signed in; created %s, %d days before the snapshot", fndDate(u.created), fndDaysAgo(at, u.created))
+	}
+	return true, OutcomePass, ""
+}
+
+func evalSuspendedWithGrants(e *fndEval, i int32) (bool, Outcome, string) {
+	u := &e.b.users[i]
+	if !fndGone(u.status) {
+		return false, "", ""
+	}
+	if u.grants == 0 {
+		return true, OutcomePass, ""
+	}
+	return true, OutcomeFail, string(u.status) + "; " + e.b.grantSummary(i, u)
+}
+
+func evalUnverifiedEmail(e *fndEval, i int32) (bool, Outcome, string) {
+	u := &e.b.users[i]
+	if u.status != idsnap.StatusActive || !fndIsHuman(u) || u.email == "" {
+		return false, "", ""
+	}
+	switch {
+	case u.flags&fndVerifiedKnown == 0:
+		return true, OutcomeUnknown, "the provider does not say whether the email is verified"
+	case u.flags&fndVerified == 0:
+		return true, OutcomeFail, "email " + u.email + " is not verified"
+	}
+	return true, OutcomePass, ""
+}
+
+func evalMachineWithGrants(e *fndEval, i int32) (bool, Outcome, string) {
+	u := &e.b.users[i]
+	if fndIsHuman(u) {
+		return false, "", ""
+	}
+	if u.grants == 0 {
+		return true, OutcomePass, ""
+	}
+	return true, OutcomeFail, "inventory: " + string(u.status) + " machine account; " + e.b.grantSummary(i, u)
+}
+
+func evalStatusMismatch(e *fndEval, i int32) (bool, Outcome, string) {
+	if !e.linked[i] {
+		return false, "", ""
+	}
+	if d, ok := e.mismatch[i]; ok {
+		return true, OutcomeFail, d
+	}
+	return true, OutcomePass, ""
+}
+
+func evalPrivileged(e *fndEval, i int32) (bool, Outcome, string) {
+	x := e.b.extra[i]
+	if x == nil || x.privCount == 0 {
+		return false, "", ""
+	}
+	u := &e.b.users[i]
+	if u.status != idsnap.StatusActive {
+		return true, OutcomePass, ""
+	}
+	o, d := e.dormancy(u, e.p.privDays)
+	if o == OutcomePass {
+		return true, o, ""
+	}
+	return true, o, "holds " + fndList(x.privLabels, int(x.privCount)) + "; " + d
+}
+
+// fndList joins up to three labels and says how many more there are.
+func fndList(labels []string, total int) string {
+	s := strings.Join(labels, ", ")
+	if more := total - len(labels); more > 0 {
+		s += " and " + strconv.Itoa(more) + " more"
+	}
+	return s
+}

@@ -1,0 +1,283 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idsnap/idsnap"
+)
+
+// VerifyOptions configures VerifyEvidence.
+type VerifyOptions struct {
+	// PublicKey, when set, makes a valid signature by that key required.
+	PublicKey *PublicKey
+	// Snapshot, when set, looks a snapshot up in the database (store's
+	// DB.Snapshot), to prove the manifest names stored history.
+	Snapshot func(ctx context.Context, id int64) (idsnap.Snapshot, error)
+}
+
+// Signature states reported by VerifyEvidence.
+const (
+	SignatureVerified   = "verified"
+	SignatureNotChecked = "present, not checked (no public key given)"
+	SignatureNone       = "none"
+)
+
+// VerifyResult summarises a folder that passed.
+type VerifyResult struct {
+	Manifest  *Manifest
+	Files     int    // files whose digests were checked, manifest.json included
+	Signature string // SignatureVerified, SignatureNotChecked or SignatureNone
+	// KeyID is the key that signed, when the signature was verified.
+	KeyID string
+	// Snapshots is the number of snapshots checked against the database
+	// (0 without VerifyOptions.Snapshot).
+	Snapshots int
+}
+
+// evMaxManifest bounds what verify reads into memory from an untrusted folder.
+const evMaxManifest = 64 << 20
+
+var evSumsLine = regexp.MustCompile(`^([0-9a-f]{64})  ([^/\\\x00-\x1f]+)$`)
+
+// VerifyEvidence checks an evidence folder: every file listed in
+// SHA256SUMS and manifest.json with matching size and SHA-256, no file
+// missing and none extra, the signature when a key is given, and with a
+// database the snapshots and chain digests the manifest names. The first
+// problem is returned as one line naming the file.
+func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*VerifyResult, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read evidence folder: %w", err)
+	}
+	present := map[string]bool{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			return nil, fmt.Errorf("%s: extra entry, not a regular file: evidence folders hold files only", e.Name())
+		}
+		present[e.Name()] = true
+	}
+	for _, name := range []string{SumsFile, ManifestFile} {
+		if !present[name] {
+			return nil, fmt.Errorf("%s: missing", name)
+		}
+	}
+	sums, err := evReadSums(filepath.Join(dir, SumsFile))
+	if err != nil {
+		return nil, err
+	}
+
+	// manifest.json first: everything else is checked against it.
+	mb, err := evReadLimited(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+	}
+	want, ok := sums[ManifestFile]
+	if !ok {
+		return nil, fmt.Errorf("%s: no entry for %s", SumsFile, ManifestFile)
+	}
+	if got := evSHA256Hex(mb); got != want {
+		return nil, fmt.Errorf("%s: SHA-256 does not match its entry in %s: one of them was changed", ManifestFile, SumsFile)
+	}
+	m, err := evDecodeManifest(mb)
+	if err != nil {
+		return nil, fmt.Errorf("%s: unreadable: %w", ManifestFile, err)
+	}
+
+	// The set of files the folder must hold, exactly.
+	expected := map[string]*ManifestFileEntry{ManifestFile: nil, SumsFile: nil}
+	for i := range m.Files {
+		e := &m.Files[i]
+		if _, dup := expected[e.Name]; dup || !evSumsLine.MatchString(strings.Repeat("0", 64)+"  "+e.Name) || e.Name == SignatureFile {
+			return nil, fmt.Errorf("%s: lists %q twice or under a reserved or unsafe name", ManifestFile, e.Name)
+		}
+		expected[e.Name] = e
+	}
+	if m.Signature != nil {
+		if m.Signature.File != SignatureFile {
+			return nil, fmt.Errorf("%s: signature file %q is not %s", ManifestFile, m.Signature.File, SignatureFile)
+		}
+		expected[SignatureFile] = nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(present)) {
+		if _, ok := expected[name]; !ok {
+			return nil, fmt.Errorf("%s: extra file, not listed in %s", name, ManifestFile)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(expected)) {
+		if !present[name] {
+			return nil, fmt.Errorf("%s: missing", name)
+		}
+		if _, listed := sums[name]; !listed && name != SumsFile {
+			return nil, fmt.Errorf("%s: no entry for %s", SumsFile, name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(sums)) {
+		if _, ok := expected[name]; !ok || name == SumsFile {
+			return nil, fmt.Errorf("%s: lists %s, which the manifest does not", SumsFile, name)
+		}
+	}
+
+	res := &VerifyResult{Manifest: m, Files: 1, Signature: SignatureNone}
+	for _, name := range slices.Sorted(maps.Keys(expected)) {
+		e := expected[name]
+		if name == ManifestFile || name == SumsFile {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		got, size, err := evFileSHA256(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		switch {
+		case e != nil && got != e.SHA256 && got != sums[name]:
+			return nil, fmt.Errorf("%s: changed: SHA-256 matches neither %s nor %s", name, ManifestFile, SumsFile)
+		case e != nil && got != e.SHA256:
+			return nil, fmt.Errorf("%s: entry for %s does not match the file", ManifestFile, name)
+		case got != sums[name]:
+			if e == nil {
+				return nil, fmt.Errorf("%s: changed: SHA-256 does not match %s", name, SumsFile)
+			}
+			return nil, fmt.Errorf("%s: entry for %s does not match the file", SumsFile, name)
+		case e != nil && size != e.Bytes:
+			return nil, fmt.Errorf("%s: entry for %s says %d bytes, the file has %d", ManifestFile, name, e.Bytes, size)
+		}
+		res.Files++
+	}
+
+	if m.Signature != nil {
+		res.Signature = SignatureNotChecked
+	}
+	if opts.PublicKey != nil {
+		if m.Signature == nil {
+			return nil, fmt.Errorf("%s: not signed, but a public key was given", ManifestFile)
+		}
+		sig, err := evReadLimited(filepath.Join(dir, SignatureFile))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", SignatureFile, err)
+		}
+		if _, err := opts.PublicKey.Verify(mb, sig); err != nil {
+			return nil, fmt.Errorf("%s: %w", SignatureFile, err)
+		}
+		res.Signature, res.KeyID = SignatureVerified, opts.PublicKey.ID.String()
+	}
+
+	if opts.Snapshot != nil {
+		for _, src := range m.Sources {
+			for _, s := range src.Snapshots {
+				n, err := evCheckSnapshot(ctx, opts.Snapshot, src, s)
+				if err != nil {
+					return nil, err
+				}
+				res.Snapshots += n
+			}
+		}
+	}
+	return res, nil
+}
+
+func evCheckSnapshot(ctx context.Context, lookup func(context.Context, int64) (idsnap.Snapshot, error), src ManifestSource, s ManifestSnapshot) (int, error) {
+	got, err := lookup(ctx, s.ID)
+	if err != nil {
+		return 0, fmt.Errorf("%s: snapshot %d of %s: %w", ManifestFile, s.ID, src.Name, err)
+	}
+	var diff string
+	switch {
+	case got.Source != src.Name:
+		diff = fmt.Sprintf("belongs to source %q", got.Source)
+	case !got.TakenAt.Equal(s.TakenAt):
+		diff = fmt.Sprintf("was taken at %s, not %s", evTime(got.TakenAt), evTime(s.TakenAt))
+	case got.Digest != s.Digest:
+		diff = "has another content digest"
+	case got.ChainDigest != s.ChainDigest:
+		diff = "has another chain digest: history was rewritten"
+	}
+	if diff != "" {
+		return 0, fmt.Errorf("%s: snapshot %d of %s in the database %s", ManifestFile, s.ID, src.Name, diff)
+	}
+	return 1, nil
+}
+
+// evReadSums parses SHA256SUMS strictly: "<64 hex>  <name>" lines, plain
+// names, each once.
+func evReadSums(path string) (map[string]string, error) {
+	b, err := evReadLimited(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", SumsFile, err)
+	}
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		return nil, fmt.Errorf("%s: malformed: does not end with a newline", SumsFile)
+	}
+	sums := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		m := evSumsLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			return nil, fmt.Errorf("%s: line %d is malformed", SumsFile, n)
+		}
+		if _, dup := sums[m[2]]; dup {
+			return nil, fmt.Errorf("%s: lists %s twice", SumsFile, m[2])
+		}
+		sums[m[2]] = m[1]
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", SumsFile, err)
+	}
+	return sums, nil
+}
+
+func evReadLimited(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, evMaxManifest+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > evMaxManifest {
+		return nil, errors.New("too large")
+	}
+	return b, nil
+}
+
+func evSHA256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Summary is the short success line verify prints.
+func (r *VerifyResult) Summary(dir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: OK: %s export of %s, %d files, sizes and SHA-256 digests match", dir, r.Manifest.Export,
+		r.Manifest.GeneratedAt.UTC().Format(time.RFC3339), r.Files)
+	switch r.Signature {
+	case SignatureVerified:
+		fmt.Fprintf(&b, ", signature verified (key %s)", r.KeyID)
+	case SignatureNotChecked:
+		b.WriteString(", signature present but not checked: pass --pubkey to check it")
+	default:
+		b.WriteString(", not signed")
+	}
+	if r.Snapshots > 0 {
+		fmt.Fprintf(&b, ", %d snapshots match the database", r.Snapshots)
+	}
+	return b.String()
+}

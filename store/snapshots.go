@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/idsnap/idsnap"
+)
+
+const snapshotCols = `s.id, o.name, s.provider, s.base_url, s.org, s.taken_at,
+	s.users, s.resources, s.entitlements, s.grants, s.digest, s.chain_digest`
+
+func scanSnapshot(sc interface{ Scan(...any) error }) (idsnap.Snapshot, error) {
+	var s idsnap.Snapshot
+	var taken string
+	var u, r, e, g int64
+	err := sc.Scan(&s.ID, &s.Source, &s.Provider, &s.BaseURL, &s.Org, &taken, &u, &r, &e, &g, &s.Digest, &s.ChainDigest)
+	s.TakenAt = parseTime(taken)
+	s.Counts = map[idsnap.Kind]int64{idsnap.KindUser: u, idsnap.KindResource: r, idsnap.KindEntitlement: e, idsnap.KindGrant: g}
+	return s, err
+}
+
+// Snapshots lists the snapshots of source, oldest first; source "" lists
+// every source's.
+func (db *DB) Snapshots(ctx context.Context, source string) ([]idsnap.Snapshot, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+snapshotCols+` FROM snapshots s
+		JOIN sources o ON o.id = s.source_id WHERE ? = '' OR o.name = ? ORDER BY s.id`, source, source)
+	if err != nil {
+		return nil, db.dbError("list snapshots", err)
+	}
+	defer rows.Close()
+	var out []idsnap.Snapshot
+	for rows.Next() {
+		s, err := scanSnapshot(rows)
+		if err != nil {
+			return nil, db.dbError("list snapshots", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.dbError("list snapshots", err)
+	}
+	return out, nil
+}
+
+// Snapshot returns one snapshot; a missing one is ErrNotFound.
+func (db *DB) Snapshot(ctx context.Context, id int64) (idsnap.Snapshot, error) {
+	s, err := scanSnapshot(db.sql.QueryRowContext(ctx, `SELECT `+snapshotCols+` FROM snapshots s
+		JOIN sources o ON o.id = s.source_id WHERE s.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("snapshot %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return s, db.dbError(fmt.Sprintf("snapshot %d", id), err)
+	}
+	return s, nil
+}
+
+// snapshotSource returns the source id of a snapshot.
+func (db *DB) snapshotSource(ctx context.Context, id int64) (srcID int64, name string, err error) {
+	err = db.sql.QueryRowContext(ctx, `SELECT s.source_id, o.name FROM snapshots s
+		JOIN sources o ON o.id = s.source_id WHERE s.id = ?`, id).Scan(&srcID, &name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", fmt.Errorf("snapshot %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return 0, "", db.dbError(fmt.Sprintf("snapshot %d", id), err)
+	}
+	return srcID, name, nil
+}
+
+// versionCols selects a version as scanVersion reads it, with its activity
+// as of snapshot :at. The alias v is the version, a its activity row.
+const versionCols = `v.id, v.kind, v.ext_id, v.valid_from, v.valid_to, v.hash,
+	v.principal_id, v.resource_id, v.entitlement_id, v.email, v.email_verified, v.username,
+	v.name, v.status, v.type, v.external_id, v.created_at, v.raw,
+	a.last_sign_in, a.sign_ins, a.failed_sign_ins`
+
+// activityJoin finds the activity row in force at snapshot :at.
+const activityJoin = `LEFT JOIN activity a ON a.version_id = v.id AND a.valid_from = (
+	SELECT max(valid_from) FROM activity WHERE version_id = v.id AND valid_from <= :at)`
+
+// version is a stored version: the record plus its interval and hash.
+type version struct {
+	id, from int64
+	to       sql.NullInt64
+	hash     []byte
+	rec      idsnap.Record
+}
+
+func scanVersion(sc interface{ Scan(...any) error }, source string) (version, error) {
+	var v version
+	var kind int
+	var verified, last, n, failed sql.NullInt64
+	var created, raw string
+	r := &v.rec
+	err := sc.Scan(&v.id, &kind, &r.ID, &v.from, &v.to, &v.hash,
+		&r.PrincipalID, &r.ResourceID, &r.EntitlementID, &r.Email, &verified, &r.Username,
+		&r.Name, &r.Status, &r.Type, &r.ExternalID, &created, &raw, &last, &n, &failed)
+	if err != nil {
+		return v, err
+	}
+	r.Source, r.Kind, r.CreatedAt = source, kindOf(kind), parseTime(created)
+	if raw != "" {
+		r.Raw = []byte(raw)
+	}
+	if verified.Valid {
+		b := verified.Int64 == 1
+		r.EmailVerified = &b
+	}
+	if n.Valid {
+		r.Activity = &idsnap.Activity{SignIns: n.Int64, FailedSignIns: failed.Int64}
+		if last.Valid {
+			r.Activity.LastSignIn = time.Unix(last.Int64, 0).UTC()
+		}
+	}
+	return v, nil
+}
+
+// State calls fn with every record as of the snapshot, ordered by kind
+// (user, resource, entitlement, grant) then id, with Source set and
+// Activity as of that snapshot (nil where the provider exposes none).
+// It stops at fn's first error and returns it.
+func (db *DB) State(ctx context.Context, snapshotID int64, fn func(idsnap.Record) error) error {
+	srcID, name, err := db.snapshotSource(ctx, snapshotID)
+	if err != nil {
+		return err
+	}
+	// The versions_key index yields the canonical order; the interval test
+	// filters it.
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+versionCols+` FROM versions v `+activityJoin+`
+		WHERE v.source_id = :src AND v.valid_from <= :at AND (v.valid_to IS NULL OR v.valid_to > :at)
+		ORDER BY v.kind, v.ext_id`, sql.Named("src", srcID), sql.Named("at", snapshotID))
+	if err != nil {
+		return db.dbError("read snapshot", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scanVersion(rows, name)
+		if err != nil {
+			return db.dbError("read snapshot", err)
+		}
+		if err := fn(v.rec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return db.dbError("read snapshot", err)
+	}
+	return nil
+}
+
+// FindUsers returns the users whose id, email (ignoring case) or username
+// equals query in any version: the latest version of each, per source,
+// whether current or not, with Source set and its latest activity.
+func (db *DB) FindUsers(ctx context.Context, query string) ([]idsnap.Record, error) {
+	rows, err := db.sql.QueryContext(ctx, `WITH hits (source_id, ext_id) AS (
+			SELECT source_id, ext_id FROM versions
+			WHERE source_id IN (SELECT id FROM sources) AND kind = 1 AND ext_id = :q
+			UNION SELECT source_id, ext_id FROM versions WHERE kind = 1 AND email = :q COLLATE NOCASE
+			UNION SELECT source_id, ext_id FROM versions WHERE kind = 1 AND username = :q)
+		SELECT o.name, `+versionCols+` FROM hits h JOIN sources o ON o.id = h.source_id
+		JOIN versions v ON v.id = (SELECT id FROM versions
+			WHERE source_id = h.source_id AND kind = 1 AND ext_id = h.ext_id ORDER BY valid_from DESC LIMIT 1)
+		`+activityJoin+`
+		ORDER BY o.name, v.ext_id`, sql.Named("q", query), sql.Named("at", int64(1<<62)))
+	if err != nil {
+		return nil, db.dbError("find users", err)
+	}
+	defer rows.Close()
+	var out []idsnap.Record
+	for rows.Next() {
+		var name string
+		v, err := scanVersion(prefixScanner{rows, &name}, "")
+		if err != nil {
+			return nil, db.dbError("find users", err)
+		}
+		v.rec.Source = name
+		out = append(out, v.rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.dbError("find users", err)
+	}
+	return out, nil
+}
+
+// prefixScanner scans leading columns into extra destinations.
+type prefixScanner struct {
+	sc    interface{ Scan(...any) error }
+	first *string
+}
+
+func (p prefixScanner) Scan(dest ...any) error {
+	return p.sc.Scan(append([]any{p.first}, dest...)...)
+}

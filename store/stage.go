@@ -1,0 +1,492 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/idsnap/idsnap"
+)
+
+// Stage collects one pull of one source. Records go to a TEMP table on the
+// Stage's own connection: no other connection can see it, and SQLite drops
+// it when the connection ends, so a crashed pull leaves nothing behind.
+//
+// Put canonicalizes and hashes in the caller's goroutine and hands full
+// batches to one writer goroutine, so preparing and inserting overlap.
+type Stage struct {
+	db      *DB
+	src     idsnap.Source
+	takenAt time.Time
+	lastID  int64 // the source's latest snapshot when the pull began
+
+	conn      *sql.Conn
+	chunk     *sql.Stmt // prepared once: re-preparing costs more than the insert
+	one       *sql.Stmt
+	batches   chan batch
+	written   chan struct{} // closed when the writer has finished
+	writerErr atomic.Pointer[error]
+
+	mu   sync.Mutex
+	buf  []row
+	done bool // committed or aborted
+}
+
+type batch struct {
+	ctx  context.Context
+	rows []row
+}
+
+// row is a record ready for the staging table.
+type row struct {
+	kind                          int
+	id                            string
+	hash                          []byte
+	principal, resource, entitle  string
+	email                         string
+	verified                      any // nil, 0 or 1
+	username, name, status, typ   string
+	externalID, createdAt, raw    string
+	lastSignIn, signIns, failedIn any // all nil: no activity
+}
+
+const (
+	stageCols  = 18
+	batchRows  = 2048 // rows per staging transaction
+	chunkRows  = 128  // rows per multi-row INSERT
+	stageTable = `CREATE TEMP TABLE stage (
+	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
+	last_sign_in INTEGER, sign_ins INTEGER, failed_sign_ins INTEGER,
+	principal_id TEXT, resource_id TEXT, entitlement_id TEXT, email TEXT,
+	email_verified INTEGER, username TEXT, name TEXT, status TEXT, type TEXT,
+	external_id TEXT, created_at TEXT, raw TEXT,
+	UNIQUE (kind, ext_id))`
+	stageInsert = `INSERT INTO temp.stage VALUES `
+)
+
+// Stage begins a pull of src. It uses only the source's name, provider,
+// base URL, org id and project slug: never its secrets.
+func (db *DB) Stage(ctx context.Context, src idsnap.Source) (*Stage, error) {
+	if src.Name == "" {
+		return nil, errors.New("stage: source has no name")
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return nil, db.dbError("stage", err)
+	}
+	s := &Stage{db: db, src: src, conn: conn, takenAt: db.now().UTC()}
+	err = conn.QueryRowContext(ctx, `SELECT coalesce(max(s.id), 0) FROM snapshots s
+		JOIN sources o ON o.id = s.source_id WHERE o.name = ?`, src.Name).Scan(&s.lastID)
+	if err == nil {
+		_, err = conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.stage")
+	}
+	if err == nil {
+		_, err = conn.ExecContext(ctx, stageTable)
+	}
+	if err == nil {
+		s.chunk, err = conn.PrepareContext(ctx, chunkSQL)
+	}
+	if err == nil {
+		s.one, err = conn.PrepareContext(ctx, oneSQL)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, db.dbError("stage "+src.Name, err)
+	}
+	s.batches, s.written = make(chan batch, 1), make(chan struct{})
+	go s.writer()
+	return s, nil
+}
+
+// writer inserts batches until the channel closes; after an error it only
+// drains, and Put, Commit and Abort report the error.
+func (s *Stage) writer() {
+	defer close(s.written)
+	for b := range s.batches {
+		if s.writerErr.Load() != nil {
+			continue
+		}
+		if err := s.flush(b.ctx, b.rows); err != nil {
+			s.writerErr.Store(&err)
+		}
+	}
+}
+
+// Put adds one record to the pull. It has fetch.Emit's shape and is safe
+// for concurrent use. Records are written in batches, so a duplicate (same
+// kind and id) is reported by a later Put or by Commit.
+func (s *Stage) Put(ctx context.Context, r idsnap.Record) error {
+	rw, err := prepare(r)
+	if err != nil {
+		return fmt.Errorf("stage %s: %w", s.src.Name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	s.buf = append(s.buf, rw)
+	if len(s.buf) >= batchRows {
+		// Sending under the lock is the backpressure: Puts wait while the
+		// writer is a batch behind.
+		s.batches <- batch{ctx, s.buf}
+		s.buf = make([]row, 0, batchRows)
+	}
+	return nil
+}
+
+func (s *Stage) usable() error {
+	if err := s.writerErr.Load(); err != nil {
+		return *err
+	}
+	if s.done {
+		return fmt.Errorf("stage %s: already committed or aborted", s.src.Name)
+	}
+	return nil
+}
+
+// finish hands the last batch to the writer and waits for it; the caller
+// holds mu and has checked usable.
+func (s *Stage) finish(ctx context.Context) error {
+	s.done = true
+	if len(s.buf) > 0 {
+		s.batches <- batch{ctx, s.buf}
+		s.buf = nil
+	}
+	close(s.batches)
+	<-s.written
+	if err := s.writerErr.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// flush writes rows in one transaction. Writing only to TEMP tables, a
+// plain BEGIN takes no lock on the database itself.
+func (s *Stage) flush(ctx context.Context, rows []row) error {
+	c := s.conn
+	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+		return s.db.dbError("stage "+s.src.Name, err)
+	}
+	if err := s.insert(ctx, rows); err != nil {
+		c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
+			return s.duplicate(ctx, rows)
+		}
+		return s.db.dbError("stage "+s.src.Name, err)
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return s.db.dbError("stage "+s.src.Name, err)
+	}
+	return nil
+}
+
+var chunkSQL, oneSQL = insertSQL(chunkRows), insertSQL(1)
+
+func insertSQL(n int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", stageCols), ",") + ")"
+	return stageInsert + strings.TrimSuffix(strings.Repeat(one+",", n), ",")
+}
+
+func (s *Stage) insert(ctx context.Context, rows []row) error {
+	args := make([]any, 0, chunkRows*stageCols)
+	for len(rows) > 0 {
+		n, q := chunkRows, s.chunk
+		if len(rows) < chunkRows {
+			n, q = 1, s.one
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r.kind, r.id, r.hash, r.lastSignIn, r.signIns, r.failedIn,
+				r.principal, r.resource, r.entitle, r.email, r.verified, r.username, r.name,
+				r.status, r.typ, r.externalID, r.createdAt, r.raw)
+		}
+		if _, err := q.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// duplicate names the record a failed batch repeated.
+func (s *Stage) duplicate(ctx context.Context, rows []row) error {
+	seen := map[[2]any]bool{}
+	for _, r := range rows {
+		k := [2]any{r.kind, r.id}
+		var one int
+		err := s.conn.QueryRowContext(ctx, "SELECT 1 FROM temp.stage WHERE kind = ? AND ext_id = ?", r.kind, r.id).Scan(&one)
+		if seen[k] || err == nil {
+			return fmt.Errorf("stage %s: duplicate %s %q", s.src.Name, kindOf(r.kind), r.id)
+		}
+		seen[k] = true
+	}
+	return fmt.Errorf("stage %s: constraint violated", s.src.Name)
+}
+
+// Abort discards the pull. It is idempotent and safe after Commit.
+func (s *Stage) Abort() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return nil
+	}
+	s.buf = nil
+	s.finish(context.Background())
+	return s.release()
+}
+
+// release drops the staging table and hands the connection back.
+func (s *Stage) release() error {
+	s.chunk.Close()
+	s.one.Close()
+	_, err := s.conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS temp.stage")
+	if cerr := s.conn.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// prepare validates a record, canonicalizes its Raw and hashes its
+// attributes: all work done outside the Stage's lock, so concurrent
+// callers canonicalize in parallel.
+func prepare(r idsnap.Record) (row, error) {
+	code, ok := kindCode[r.Kind]
+	if !ok {
+		return row{}, fmt.Errorf("record %q: unknown kind %q", r.ID, r.Kind)
+	}
+	if r.ID == "" {
+		return row{}, fmt.Errorf("%s with an empty id", r.Kind)
+	}
+	var raw []byte
+	if len(bytes.TrimSpace(r.Raw)) > 0 {
+		var err error
+		if raw, err = canonicalJSON(r.Raw); err != nil {
+			return row{}, fmt.Errorf("%s %q: raw: %w", r.Kind, r.ID, err)
+		}
+	}
+	rw := row{
+		kind: code, id: r.ID,
+		principal: r.PrincipalID, resource: r.ResourceID, entitle: r.EntitlementID,
+		email: r.Email, username: r.Username, name: r.Name, status: string(r.Status),
+		typ: string(r.Type), externalID: r.ExternalID, createdAt: formatTime(r.CreatedAt),
+		raw: string(raw),
+	}
+	if r.EmailVerified != nil {
+		rw.verified = boolInt(*r.EmailVerified)
+	}
+	if a := r.Activity; a != nil {
+		rw.signIns, rw.failedIn = a.SignIns, a.FailedSignIns
+		if !a.LastSignIn.IsZero() {
+			rw.lastSignIn = a.LastSignIn.Unix() // kept to the second
+		}
+	}
+	rw.hash = hashRow(&rw)
+	return rw, nil
+}
+
+// hashRow is SHA-256 over the attributes, each length-prefixed so no two
+// records share an encoding. Activity is left out: a sign-in is not a change.
+func hashRow(r *row) []byte {
+	h := sha256.New()
+	var buf [binary.MaxVarintLen64]byte
+	put := func(s string) {
+		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	verified := ""
+	if r.verified != nil {
+		verified = fmt.Sprint(r.verified)
+	}
+	for _, f := range []string{string(kindOf(r.kind)), r.id, r.principal, r.resource, r.entitle,
+		r.email, verified, r.username, r.name, r.status, r.typ, r.externalID, r.createdAt, r.raw} {
+		put(f)
+	}
+	return h.Sum(nil)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// formatTime is the stored form of a time: RFC 3339 in UTC, "" for zero.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// canonicalJSON returns src with object keys sorted and insignificant
+// space removed, so key order or indentation never counts as a change.
+// Strings and numbers are kept as the provider wrote them.
+func canonicalJSON(src []byte) ([]byte, error) {
+	if !json.Valid(src) {
+		return nil, errors.New("not valid JSON")
+	}
+	p := canonPool.Get().(*canon)
+	p.s, p.i, p.tmp, p.ms = src, 0, p.tmp[:0], p.ms[:0]
+	p.value()
+	out := bytes.Clone(p.tmp)
+	p.s = nil
+	canonPool.Put(p)
+	return out, nil
+}
+
+var canonPool = sync.Pool{New: func() any { return new(canon) }}
+
+// canon walks JSON already known to be valid, writing the canonical form
+// to tmp. Objects write their members to tmp, then their sorted form after
+// them, and move that down over the members: one buffer, no allocation per
+// object once warm.
+type canon struct {
+	s   []byte
+	i   int
+	tmp []byte
+	ms  []member
+}
+
+// member is one object member: its key (a span of s, or decoded when it
+// has escapes) and its canonical "key":value span in tmp.
+type member struct {
+	ks, ke     int
+	esc        []byte
+	start, end int
+}
+
+func (p *canon) key(m *member) []byte {
+	if m.esc != nil {
+		return m.esc
+	}
+	return p.s[m.ks:m.ke]
+}
+
+func (p *canon) space() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// delim marks the bytes that end a number or literal.
+var delim = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, ',': true, ']': true, '}': true}
+
+func (p *canon) value() {
+	p.space()
+	switch p.s[p.i] {
+	case '{':
+		p.object()
+	case '[':
+		p.i++
+		p.tmp = append(p.tmp, '[')
+		for first := true; ; first = false {
+			p.space()
+			if p.s[p.i] == ']' {
+				p.i++
+				p.tmp = append(p.tmp, ']')
+				return
+			}
+			if !first {
+				p.i++ // ','
+				p.tmp = append(p.tmp, ',')
+			}
+			p.value()
+		}
+	case '"':
+		start := p.i
+		p.skipString()
+		p.tmp = append(p.tmp, p.s[start:p.i]...)
+	default:
+		start := p.i
+		for p.i < len(p.s) && !delim[p.s[p.i]] {
+			p.i++
+		}
+		p.tmp = append(p.tmp, p.s[start:p.i]...)
+	}
+}
+
+func (p *canon) skipString() {
+	p.i++ // opening quote
+	for p.s[p.i] != '"' {
+		if p.s[p.i] == '\\' {
+			p.i++
+		}
+		p.i++
+	}
+	p.i++
+}
+
+func (p *canon) object() {
+	p.i++ // '{'
+	tmpBase, msBase := len(p.tmp), len(p.ms)
+	for {
+		p.space()
+		if p.s[p.i] == '}' {
+			p.i++
+			break
+		}
+		if p.s[p.i] == ',' {
+			p.i++
+			continue
+		}
+		start := p.i
+		p.skipString()
+		m := member{ks: start + 1, ke: p.i - 1, start: len(p.tmp)}
+		if bytes.IndexByte(p.s[start:p.i], '\\') >= 0 {
+			var k string
+			json.Unmarshal(p.s[start:p.i], &k) // valid JSON: cannot fail
+			m.esc = []byte(k)
+		}
+		p.tmp = append(p.tmp, p.s[start:p.i]...)
+		p.tmp = append(p.tmp, ':')
+		p.space()
+		p.i++ // ':'
+		p.value()
+		m.end = len(p.tmp)
+		p.ms = append(p.ms, m)
+	}
+	ms := p.ms[msBase:]
+	cmp := func(a, b member) int { return bytes.Compare(p.key(&a), p.key(&b)) }
+	if !slices.IsSortedFunc(ms, cmp) {
+		slices.SortStableFunc(ms, cmp)
+	}
+	res := len(p.tmp)
+	p.tmp = append(p.tmp, '{')
+	for i, m := range ms {
+		if i > 0 {
+			p.tmp = append(p.tmp, ',')
+		}
+		p.tmp = append(p.tmp, p.tmp[m.start:m.end]...)
+	}
+	p.tmp = append(p.tmp, '}')
+	n := copy(p.tmp[tmpBase:], p.tmp[res:])
+	p.tmp, p.ms = p.tmp[:tmpBase+n], p.ms[:msBase]
+}

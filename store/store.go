@@ -1,0 +1,147 @@
+// Package store keeps pulls as immutable snapshots in one SQLite file, with
+// interval storage: each version of a record is stored once, valid from the
+// snapshot where it appeared until the one where it changed or vanished.
+//
+// A pull streams records into a Stage, invisible to readers; Commit turns it
+// into a snapshot in one transaction. Queries read the state as of any
+// snapshot and the changes between two of them.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/idsnap/idsnap"
+)
+
+// ErrNotFound is returned (wrapped) when a snapshot does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrLocked is returned (wrapped) when another process holds the database's
+// write lock for longer than the busy timeout.
+var ErrLocked = errors.New("locked by another idsnap process")
+
+// ErrConcurrentPull is returned (wrapped) by Commit when another snapshot of
+// the same source was committed after this Stage began: snapshots of one
+// source are strictly sequential, so the later-finishing of two overlapping
+// pulls is refused rather than stored with data older than its predecessor's.
+var ErrConcurrentPull = errors.New("another pull of this source committed first")
+
+// busyTimeout is how long a connection waits for another writer. A variable
+// so tests of the locked case need not wait five seconds.
+var busyTimeout = 5 * time.Second
+
+// DB is an open idsnap database. It is safe for concurrent use.
+type DB struct {
+	sql  *sql.DB
+	path string
+	now  func() time.Time
+}
+
+// Open opens the database at path, creating it (mode 0600) when absent and
+// migrating it to this build's schema. It refuses, leaving the file
+// untouched, a file that is not an idsnap database or was written by a newer
+// idsnap.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := precreate(path); err != nil {
+		return nil, err
+	}
+	db, err := sqlOpen(path)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	d := &DB{sql: db, path: path, now: time.Now}
+	if err := d.migrate(ctx, idsnap.Schema, upgrades); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// The -wal and -shm files take the database file's mode; make sure of
+	// it, whatever the umask, since they hold the same data.
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Chmod(path+suffix, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			db.Close()
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+	}
+	return d, nil
+}
+
+func sqlOpen(path string) (*sql.DB, error) { return sql.Open("sqlite", dsn(path)) }
+
+// precreate creates the file with mode 0600 so SQLite never creates it with
+// the umask's looser mode. An existing file is left as it is.
+func precreate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil { // a umask of 0777 would leave 0000
+		f.Close()
+		return fmt.Errorf("create database %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// dsn puts per-connection settings in the DSN so every pooled connection
+// has them. journal_mode=WAL is deliberately not here: it is persistent and
+// rewrites the file header, so it is set by migrate only once the file is
+// known to be ours (a foreign file must stay byte-for-byte untouched).
+// _txlock=immediate is not used either: writers take the lock explicitly
+// with BEGIN IMMEDIATE on a dedicated connection, and the option would make
+// every read transaction take the write lock too.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-32768)") // 32 MiB: commits of 1M records touch many pages
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// sqliteCode returns the primary SQLite result code of err, or 0.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() & 0xff
+	}
+	return 0
+}
+
+// dbError turns SQLite's busy and not-a-database errors into the one line
+// a user can act on; others are wrapped with the operation.
+func (db *DB) dbError(op string, err error) error {
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_BUSY:
+		return fmt.Errorf("%s: database %s is %w; try again when it finishes", op, db.path, ErrLocked)
+	case sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("%s is not an idsnap database (not an SQLite file); use --db to choose another file", db.path)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// kindCode maps kinds to their stored codes, which sort in canonical order.
+var kindCode = map[idsnap.Kind]int{
+	idsnap.KindUser: 1, idsnap.KindResource: 2, idsnap.KindEntitlement: 3, idsnap.KindGrant: 4,
+}
+
+// kindOf is kindCode's inverse.
+func kindOf(code int) idsnap.Kind {
+	if code >= 1 && code <= len(idsnap.Kinds) {
+		return idsnap.Kinds[code-1]
+	}
+	return idsnap.Kind(fmt.Sprint(code))
+}

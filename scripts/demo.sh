@@ -75,10 +75,26 @@ show idsim advance --control "$IDSIM_CONTROL"
 
 show idsnap --db "$db" pull
 show idsnap --db "$db" diff latest~1 latest
-found idsnap --db "$db" findings
+# first shows a long report's first lines only; the full one is a command away.
+first() {
+	local n=$1 rc=0
+	shift
+	printf '\n+ %s | head -n %s\n' "$*" "$n"
+	"$@" >"$tmp/out" || rc=$?
+	head -n "$n" "$tmp/out"
+	local total
+	total=$(wc -l <"$tmp/out")
+	[ "$total" -le "$n" ] || echo "... ($((total - n)) more lines)"
+	if [ "$rc" -eq 3 ]; then echo "(exit code 3: found something)"; elif [ "$rc" -ne 0 ]; then return "$rc"; fi
+}
+first 32 idsnap --db "$db" findings --fail-on suspended-with-grants
+first 16 idsnap --db "$db" people --linked
 
-show idsnap --db "$db" export access-review --at latest --out "$evidence"
-show idsnap verify "$evidence"
+echo
+echo "Evidence for an auditor: a signed access review, checked against the database."
+show idsnap keygen --out "$tmp/demo-signing"
+show idsnap --db "$db" export access-review --at latest --sign "$tmp/demo-signing.key" --out "$evidence"
+show idsnap --db "$db" verify "$evidence" --pubkey "$tmp/demo-signing.pub"
 
 echo
 echo "Done. The database is $db, the evidence folder $evidence/. Try:"

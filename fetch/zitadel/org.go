@@ -48,6 +48,10 @@ func (f *Fetcher) resolveOrg(ctx context.Context) (org, error) {
 			more = fmt.Sprintf(" and %d more", n)
 		}
 		return org{}, fmt.Errorf("detect org: the instance has %d orgs: %s%s; set org_id to the one to pull", total, strings.Join(names, ", "), more)
+	case len(orgs) != 1 || orgs[0].ID == "":
+		// totalResult says one org but the page does not carry it: a
+		// server we cannot trust to tell us which org to read.
+		return org{}, fmt.Errorf("detect org: POST /admin/v1/orgs/_search counted 1 org but returned %d with an id; set org_id", len(orgs))
 	}
 	return orgs[0], nil
 }

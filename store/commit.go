@@ -29,7 +29,7 @@ func (s *Stage) Commit(ctx context.Context) (idsnap.Snapshot, error) {
 	}
 	// finish also ends a stage poisoned by a failed batch, so the caller
 	// need not Abort after a failed Commit.
-	if err := s.finish(ctx); err != nil {
+	if err := s.finish(); err != nil {
 		s.release()
 		return idsnap.Snapshot{}, err
 	}

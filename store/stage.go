@@ -37,6 +37,11 @@ type Stage struct {
 	one       *sql.Stmt
 	batches   chan batch
 	written   chan struct{} // closed when the writer has finished
+	// wctx is the writer's own context. Batches outlive the Put that
+	// filled them: a fetcher emits from a pool whose context ends when the
+	// pool does, while its last batch may still be queued. Abort cancels it.
+	wctx   context.Context
+	cancel context.CancelFunc
 	writerErr atomic.Pointer[error]
 
 	mu   sync.Mutex
@@ -45,7 +50,6 @@ type Stage struct {
 }
 
 type batch struct {
-	ctx  context.Context
 	rows []row
 }
 
@@ -106,6 +110,7 @@ func (db *DB) Stage(ctx context.Context, src idsnap.Source) (*Stage, error) {
 		return nil, db.dbError("stage "+src.Name, err)
 	}
 	s.batches, s.written = make(chan batch, 1), make(chan struct{})
+	s.wctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go s.writer()
 	return s, nil
 }
@@ -118,7 +123,7 @@ func (s *Stage) writer() {
 		if s.writerErr.Load() != nil {
 			continue
 		}
-		if err := s.flush(b.ctx, b.rows); err != nil {
+		if err := s.flush(s.wctx, b.rows); err != nil {
 			s.writerErr.Store(&err)
 		}
 	}
@@ -128,6 +133,9 @@ func (s *Stage) writer() {
 // for concurrent use. Records are written in batches, so a duplicate (same
 // kind and id) is reported by a later Put or by Commit.
 func (s *Stage) Put(ctx context.Context, r idsnap.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	rw, err := prepare(r)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", s.src.Name, err)
@@ -141,7 +149,7 @@ func (s *Stage) Put(ctx context.Context, r idsnap.Record) error {
 	if len(s.buf) >= batchRows {
 		// Sending under the lock is the backpressure: Puts wait while the
 		// writer is a batch behind.
-		s.batches <- batch{ctx, s.buf}
+		s.batches <- batch{s.buf}
 		s.buf = make([]row, 0, batchRows)
 	}
 	return nil
@@ -159,10 +167,10 @@ func (s *Stage) usable() error {
 
 // finish hands the last batch to the writer and waits for it; the caller
 // holds mu and has checked usable.
-func (s *Stage) finish(ctx context.Context) error {
+func (s *Stage) finish() error {
 	s.done = true
 	if len(s.buf) > 0 {
-		s.batches <- batch{ctx, s.buf}
+		s.batches <- batch{s.buf}
 		s.buf = nil
 	}
 	close(s.batches)
@@ -245,12 +253,14 @@ func (s *Stage) Abort() error {
 		return nil
 	}
 	s.buf = nil
-	s.finish(context.Background())
+	s.cancel()
+	s.finish()
 	return s.release()
 }
 
 // release drops the staging table and hands the connection back.
 func (s *Stage) release() error {
+	s.cancel()
 	s.chunk.Close()
 	s.one.Close()
 	_, err := s.conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS temp.stage")

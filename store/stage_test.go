@@ -338,3 +338,33 @@ func TestKilledCommitLeavesNoTrace(t *testing.T) {
 		db.Close()
 	}
 }
+
+// A fetcher emits from a pool whose context ends when the pool does, while
+// the last batches may still be queued for the writer: they must be written
+// all the same, and only a Put under a cancelled context refused.
+func TestPutContextEndsBeforeCommit(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	st, err := db.Stage(ctx, testSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	recs := users(3*batchRows+7, "a")
+	for _, r := range recs {
+		if err := st.Put(pctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	if err := st.Put(pctx, users(1, "z")[0]); !errors.Is(err, context.Canceled) {
+		t.Errorf("Put under a cancelled context = %v, want context.Canceled", err)
+	}
+	snap, err := st.Commit(ctx)
+	if err != nil {
+		t.Fatalf("Commit after the emitters' context ended = %v", err)
+	}
+	if got := snap.Counts[idsnap.KindUser]; got != int64(len(recs)) {
+		t.Errorf("committed %d users, want %d", got, len(recs))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/idsnap/idsnap/store"
@@ -66,6 +67,19 @@ func (b *bench) storage(ctx context.Context) error {
 		target:  fmt.Sprintf("≤ %d×", storageTargetRatio),
 		met:     verdict(ratio <= storageTargetRatio),
 	})
+	// How much of that is free space inside the B-trees: the same data
+	// rewritten compactly.
+	if packed, err := vacuumedSize(ctx, path, b.path("year-vacuumed.db")); err == nil {
+		b.add(figure{
+			name:    "storage after the same pulls, rewritten by VACUUM INTO",
+			value:   mb(packed),
+			against: fmt.Sprintf("one snapshot: %s", mb(one)),
+			ratio:   fmt.Sprintf("%.2f×", float64(packed)/float64(one)),
+			target:  "(none)",
+		})
+	} else {
+		b.logf("storage: vacuum: %v", err)
+	}
 	full := int64(days) * one
 	b.add(figure{
 		name:    fmt.Sprintf("storage against %d full copies", days),
@@ -122,4 +136,19 @@ func tableSizes(ctx context.Context, path string) (string, error) {
 		out += fmt.Sprintf("%s %s", name, mb(n))
 	}
 	return out, rows.Err()
+}
+
+// vacuumedSize writes a compacted copy of the database at path to dst and
+// returns its size.
+func vacuumedSize(ctx context.Context, path, dst string) (int64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	defer os.Remove(dst)
+	if _, err := db.ExecContext(ctx, "VACUUM INTO "+quote(dst)); err != nil {
+		return 0, err
+	}
+	return fileSize(dst), nil
 }

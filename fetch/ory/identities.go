@@ -84,6 +84,11 @@ func (f *Fetcher) nextPage(cur string, h http.Header) (string, error) {
 		u.Path = f.base.Path + strings.TrimPrefix(refURL.Path, "/")
 		u.RawPath = ""
 	}
+	// Pages of one listing differ only in their query: a link to another
+	// path could lead on forever, each page new to the pagination guard.
+	if u.Path != curURL.Path {
+		return "", fmt.Errorf("the server's next-page link leads to %s, not %s; refusing to follow it (check base_url and any proxy in front of Ory)", u.EscapedPath(), curURL.EscapedPath())
+	}
 	return u.String(), nil
 }
 

@@ -32,16 +32,16 @@ type Stage struct {
 	takenAt time.Time
 	lastID  int64 // the source's latest snapshot when the pull began
 
-	conn      *sql.Conn
-	chunk     *sql.Stmt // prepared once: re-preparing costs more than the insert
-	one       *sql.Stmt
-	batches   chan batch
-	written   chan struct{} // closed when the writer has finished
+	conn    *sql.Conn
+	chunk   *sql.Stmt // prepared once: re-preparing costs more than the insert
+	one     *sql.Stmt
+	batches chan batch
+	written chan struct{} // closed when the writer has finished
 	// wctx is the writer's own context. Batches outlive the Put that
 	// filled them: a fetcher emits from a pool whose context ends when the
 	// pool does, while its last batch may still be queued. Abort cancels it.
-	wctx   context.Context
-	cancel context.CancelFunc
+	wctx      context.Context
+	cancel    context.CancelFunc
 	writerErr atomic.Pointer[error]
 
 	mu   sync.Mutex

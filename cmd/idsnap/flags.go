@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -91,11 +92,15 @@ func (a *app) dbPath(cmd *cli.Command) string {
 // chose. The caller closes it.
 func (a *app) openDB(ctx context.Context, cmd *cli.Command) (*store.DB, error) {
 	path := a.dbPath(cmd)
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+	// Only pull creates a database: a reader pointed at a file that is not
+	// there has a typo in --db, and an empty new file would hide it.
+	if cmd.Name != "pull" {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("database %s does not exist: run idsnap pull first, or point --db (or IDSNAP_DB) at your database", path)
+		}
 	}
-	return db, nil
+	// store's errors name the file already.
+	return store.Open(ctx, path)
 }
 
 // outputFormat reads the command's own --format flag (table by default).

@@ -146,7 +146,7 @@ func (a *app) pullSource(ctx context.Context, db *store.DB, spec sourceSpec, sp 
 	snap, err := st.Commit(ctx)
 	if err != nil {
 		_ = st.Abort()
-		return pullResult{err: fmt.Errorf("commit: %w", err), stats: cl.Stats()}
+		return pullResult{err: err, stats: cl.Stats()} // store says "commit <source>: ..."
 	}
 	log.Info("pulled", "snapshot", snap.ID, "records", sp.records.Load(), "requests", cl.Stats().Requests)
 	return pullResult{snap: snap, stats: cl.Stats()}

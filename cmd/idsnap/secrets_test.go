@@ -142,9 +142,6 @@ func TestSecretsAppearNowhere(t *testing.T) {
 // checkpoint and delete it.
 func TestSecretsNotInWAL(t *testing.T) {
 	dir, cfg, env := secretWorld(t, canaryKinde, canaryOry, canaryPAT)
-	if r := runIn(env, dir, cfg, "snapshots"); r.code != 0 {
-		t.Fatalf("snapshots: %s", r.stderr)
-	}
 	hold, err := store.Open(context.Background(), filepath.Join(dir, "idsnap.db"))
 	if err != nil {
 		t.Fatal(err)

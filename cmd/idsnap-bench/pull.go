@@ -129,11 +129,7 @@ func (b *bench) pullOne(ctx context.Context, name string, path int, lat time.Dur
 		return err
 	}
 	var n atomic.Int64
-	// Put gets the pull's context, not the fetcher's: Stage hands a batch's
-	// context to its writer goroutine, and a fetcher's pool cancels its
-	// context when the pool ends, before the writer has flushed (reported).
-	pullCtx := ctx
-	if err := f.Fetch(ctx, func(_ context.Context, r idsnap.Record) error { n.Add(1); return st.Put(pullCtx, r) }); err != nil {
+	if err := f.Fetch(ctx, func(ctx context.Context, r idsnap.Record) error { n.Add(1); return st.Put(ctx, r) }); err != nil {
 		st.Abort()
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -119,7 +119,7 @@ func child(args []string) int {
 			return err
 		}
 		var n atomic.Int64
-		if err := f.Fetch(ctx, func(_ context.Context, r idsnap.Record) error { n.Add(1); return st.Put(ctx, r) }); err != nil {
+		if err := f.Fetch(ctx, func(ctx context.Context, r idsnap.Record) error { n.Add(1); return st.Put(ctx, r) }); err != nil {
 			st.Abort()
 			return err
 		}

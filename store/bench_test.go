@@ -137,7 +137,8 @@ func BenchmarkPut(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-var changes1M struct {
+// bench1MDB is the 1M-principal database of the benchmarks.
+type bench1MDB struct {
 	once     sync.Once
 	dir      string
 	db       *DB
@@ -145,11 +146,31 @@ var changes1M struct {
 	size     int64
 }
 
-// BenchmarkChanges1M diffs two 1M-principal snapshots with 1% churn. The
-// database is built once per test binary run; it takes a while.
-func BenchmarkChanges1M(b *testing.B) {
+var changes1M bench1MDB
+
+// benchDBEnv names an existing database (for example the bench command's
+// diff.db, kept with -keep) whose source's last two snapshots
+// BenchmarkChanges1M and BenchmarkState1M use instead of building their own:
+// building two 1M-principal snapshots takes minutes.
+const benchDBEnv = "IDSNAP_BENCH_DB"
+
+// bench1M opens or builds the 1M-principal database, once per test binary.
+func bench1M(b *testing.B) *bench1MDB {
 	c := &changes1M
 	c.once.Do(func() {
+		if path := os.Getenv(benchDBEnv); path != "" {
+			db, err := Open(context.Background(), path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			snaps, err := db.Snapshots(context.Background(), "")
+			if err != nil || len(snaps) < 2 {
+				b.Fatalf("%s: want two snapshots: %v", path, err)
+			}
+			c.db, c.from, c.to = db, snaps[len(snaps)-2].ID, snaps[len(snaps)-1].ID
+			c.size = dbSize(b, db)
+			return
+		}
 		const n = 1_000_000
 		c.dir, _ = os.MkdirTemp("", "idsnap-bench")
 		c.db = benchOpen(b, c.dir)
@@ -168,6 +189,14 @@ func BenchmarkChanges1M(b *testing.B) {
 		b.Logf("second 1M pull (stage+commit) took %v", time.Since(start))
 		c.size = dbSize(b, c.db)
 	})
+	return c
+}
+
+// BenchmarkChanges1M diffs two 1M-principal snapshots with 1% churn. The
+// database is built once per test binary run; it takes a while (see
+// benchDBEnv).
+func BenchmarkChanges1M(b *testing.B) {
+	c := bench1M(b)
 	var got int
 	for b.Loop() {
 		cs, err := c.db.Changes(context.Background(), c.from, c.to, ChangeOptions{})
@@ -214,4 +243,22 @@ func BenchmarkYear10k(b *testing.B) {
 		b.ReportMetric(float64(year)/1e6, "MB-year")
 		b.ReportMetric(float64(year)/float64(one), "x-one")
 	}
+}
+
+// BenchmarkState1M streams the later snapshot of the 1M-principal database
+// (every user and grant), as access and findings do.
+func BenchmarkState1M(b *testing.B) {
+	c := bench1M(b)
+	var n int
+	for b.Loop() {
+		n = 0
+		err := c.db.State(context.Background(), c.to, func(r idsnap.Record) error {
+			n++
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n), "records")
 }

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/idsnap/idsnap"
@@ -18,23 +20,61 @@ type ChangeOptions struct {
 }
 
 // changesSQL finds the records whose versions start or end in (:from, :to]
-// and the versions in force at :from and at :to. The candidate scans are
-// range scans of versions_from and versions_to (TestChangesUsesIndexes), so
-// the cost grows with the number of changes, not with the tenant (with the
-// Activity option, see activityCand). INDEXED
-// BY because, without statistics, SQLite prefers scanning the covering
-// versions_key index over the whole source. %s is
-// the activity candidates when asked for.
+// and, in the same statement, the versions in force at :from (b) and at
+// :to (a) with their activity as of those snapshots and, for grants, the
+// names of the principal, resource and entitlement as of the snapshot where
+// the grant was seen (:to, or :from for a revoked one). One set-based
+// statement instead of point queries per change: the per-change queries
+// through database/sql were most of the cost (BENCHMARKS.md, "Store").
+//
+// The candidate scans are range scans of versions_from and versions_to
+// (TestChangesUsesIndexes), and every join is a seek on versions_key or on
+// activity's primary key, so the cost grows with the number of changes, not
+// with the tenant (with the Activity option, see activityCand). INDEXED BY
+// because, without statistics, SQLite prefers scanning the covering
+// versions_key index over the whole source. %s is the activity candidates
+// when asked for.
 const changesSQL = `WITH cand (kind, ext_id) AS (
 	SELECT kind, ext_id FROM versions INDEXED BY versions_from WHERE source_id = :src AND valid_from > :from AND valid_from <= :to
 	UNION SELECT kind, ext_id FROM versions INDEXED BY versions_to WHERE source_id = :src AND valid_to > :from AND valid_to <= :to
 	%s)
-SELECT c.kind, c.ext_id, b.id, a.id FROM cand c
+SELECT ` + bVersionCols + `, ` + aVersionCols + `,
+	pn.name, pn.email, rn.name, rn.email, en.name, en.email
+FROM cand c
 LEFT JOIN versions b ON b.source_id = :src AND b.kind = c.kind AND b.ext_id = c.ext_id
 	AND b.valid_from <= :from AND (b.valid_to IS NULL OR b.valid_to > :from)
+LEFT JOIN activity ba ON ba.version_id = b.id AND ba.valid_from = (
+	SELECT max(valid_from) FROM activity WHERE version_id = b.id AND valid_from <= :from)
 LEFT JOIN versions a ON a.source_id = :src AND a.kind = c.kind AND a.ext_id = c.ext_id
 	AND a.valid_from <= :to AND (a.valid_to IS NULL OR a.valid_to > :to)
+LEFT JOIN activity aa ON aa.version_id = a.id AND aa.valid_from = (
+	SELECT max(valid_from) FROM activity WHERE version_id = a.id AND valid_from <= :to)
+` + refJoin("pn", 1, "principal_id") + refJoin("rn", 2, "resource_id") + refJoin("en", 3, "entitlement_id") + `
 ORDER BY c.kind, c.ext_id`
+
+// bVersionCols and aVersionCols are versionCols for the before (b, ba)
+// and after (a, aa) versions of changesSQL.
+var (
+	bVersionCols = prefixCols("b", "ba")
+	aVersionCols = prefixCols("a", "aa")
+)
+
+// prefixCols is versionCols with the version aliased v and its activity
+// aliased act.
+func prefixCols(v, act string) string {
+	return strings.NewReplacer("v.", v+".", "a.", act+".").Replace(versionCols)
+}
+
+// refJoin joins, for a grant candidate, the record of kind code named by
+// the grant's column col, as of the snapshot where the grant was seen: :to
+// when it exists there, else :from.
+func refJoin(alias string, code int, col string) string {
+	at := "CASE WHEN a.id IS NULL THEN :from ELSE :to END"
+	return fmt.Sprintf(`LEFT JOIN versions %[1]s ON c.kind = 4 AND %[1]s.source_id = :src AND %[1]s.kind = %[2]d
+	AND %[1]s.ext_id = CASE WHEN a.id IS NULL THEN b.%[3]s ELSE a.%[3]s END
+	AND %[1]s.valid_from <= %[4]s AND (%[1]s.valid_to IS NULL OR %[1]s.valid_to > %[4]s)
+`, alias, code, col, at)
+}
 
 // activityCand adds the records present at :to whose activity has a row in
 // (:from, :to]. It walks the source's versions: sign-ins touch a large
@@ -72,61 +112,44 @@ func (db *DB) Changes(ctx context.Context, from, to int64, opts ChangeOptions) (
 	if opts.Activity {
 		extra = activityCand
 	}
-	args := []any{sql.Named("src", srcID), sql.Named("from", from), sql.Named("to", to)}
-	rows, err := db.sql.QueryContext(ctx, fmt.Sprintf(changesSQL, extra), args...)
-	if err != nil {
-		return nil, db.dbError("changes", err)
+	args := []driver.NamedValue{
+		{Name: "src", Ordinal: 1, Value: srcID}, {Name: "from", Ordinal: 2, Value: from}, {Name: "to", Ordinal: 3, Value: to},
 	}
-	type pair struct{ before, after sql.NullInt64 }
-	var pairs []pair
-	for rows.Next() {
-		var kind int
-		var id string
-		var p pair
-		if err := rows.Scan(&kind, &id, &p.before, &p.after); err != nil {
-			rows.Close()
-			return nil, db.dbError("changes", err)
-		}
-		pairs = append(pairs, p)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, db.dbError("changes", err)
-	}
-
-	r, err := db.newReader(ctx, srcID, name)
-	if err != nil {
-		return nil, db.dbError("changes", err)
-	}
-	defer r.close()
 	var out []idsnap.Change
-	for _, p := range pairs {
-		var b, a *version
-		if p.before.Valid {
-			if b, err = r.version(ctx, p.before.Int64, from); err != nil {
-				return nil, db.dbError("changes", err)
-			}
-		}
-		if p.after.Valid {
-			if a, err = r.version(ctx, p.after.Int64, to); err != nil {
-				return nil, db.dbError("changes", err)
-			}
-		}
+	err = db.query(ctx, fmt.Sprintf(changesSQL, extra), args, func(vals []driver.Value) error {
+		b := decodeVersion(vals[:nVersionCols], name)
+		a := decodeVersion(vals[nVersionCols:2*nVersionCols], name)
 		c, ok := diff(b, a, opts.Activity)
 		if !ok {
-			continue
+			return nil
 		}
 		c.Source, c.SnapshotID = name, to
-		at := to
-		if c.Type == idsnap.Revoked {
-			at = from
-		}
-		if err := r.refs(ctx, &c, at); err != nil {
-			return nil, db.dbError("changes", err)
+		if c.Kind == idsnap.KindGrant {
+			g := c.After
+			if g == nil {
+				g = c.Before
+			}
+			refs := vals[2*nVersionCols:]
+			c.Principal = decodeRef(g.PrincipalID, refs[0], refs[1])
+			c.Resource = decodeRef(g.ResourceID, refs[2], refs[3])
+			c.Entitlement = decodeRef(g.EntitlementID, refs[4], refs[5])
 		}
 		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, db.dbError("changes", err)
 	}
 	return out, nil
+}
+
+// decodeRef is a display ref as reader.ref makes it: nil without an id,
+// the id alone when the record is missing.
+func decodeRef(id string, name, email driver.Value) *idsnap.Ref {
+	if id == "" {
+		return nil
+	}
+	return &idsnap.Ref{ID: id, Name: str(name), Email: str(email)}
 }
 
 // diff is the change from version b to version a (either may be nil); ok

@@ -1,0 +1,283 @@
+package rawjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The filters the fetchers use, and the map round-trips they replace.
+var (
+	ory = Filter{Drop: []string{"updated_at", "credentials"},
+		Arrays: map[string][]string{"verifiable_addresses": {"updated_at"}, "recovery_addresses": {"updated_at"}}}
+	kinde   = Filter{Drop: []string{"last_signed_in", "total_sign_ins"}, Strings: EscapeHTML}
+	zitadel = Filter{Drop: []string{"roleKeys", "userName"}, Objects: map[string][]string{"details": {"sequence", "changeDate"}},
+		Strings: Reencode, Unique: true}
+)
+
+func oryRoundTrip(raw []byte) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "updated_at")
+	delete(m, "credentials")
+	for _, k := range []string{"verifiable_addresses", "recovery_addresses"} {
+		v, ok := m[k]
+		if !ok || bytes.Equal(v, []byte("null")) {
+			continue
+		}
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(v, &list); err != nil {
+			continue
+		}
+		for _, a := range list {
+			delete(a, "updated_at")
+		}
+		b, err := marshalNoHTML(list)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = b
+	}
+	return marshalNoHTML(m)
+}
+
+func marshalNoHTML(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(b.Bytes(), "\n"), nil
+}
+
+func kindeRoundTrip(raw []byte) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	delete(m, "last_signed_in")
+	delete(m, "total_sign_ins")
+	return json.Marshal(m)
+}
+
+func zitadelRoundTrip(raw []byte, add map[string]any) ([]byte, error) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	delete(m, "roleKeys")
+	delete(m, "userName")
+	if det, ok := m["details"].(map[string]any); ok {
+		delete(det, "sequence")
+		delete(det, "changeDate")
+	}
+	for k, v := range add {
+		m[k] = v
+	}
+	return json.Marshal(m)
+}
+
+var cases = []string{
+	`{}`,
+	`{"id":"a","updated_at":"2024-01-01T00:00:00Z","name":"x"}`,
+	` { "id" : "a" , "n" : 1.50e3 , "t" : true , "f" : false , "z" : null , "a" : [ 1 , "2" , { "b" : [ ] } ] } `,
+	`{"id":"a","credentials":{"password":{"hashed":"$2a$"}},"traits":{"email":"a<b & c>d","name":{"first":"Zoë","last":"Müller"}}}`,
+	`{"verifiable_addresses":[{"id":"1","updated_at":"x","value":"a@b"},null,{"updated_at":"y"}],"recovery_addresses":null}`,
+	`{"verifiable_addresses":[{"id":"1","updated_at":"x"},3],"recovery_addresses":{"updated_at":"kept"}}`,
+	`{"verifiable_addresses":[],"recovery_addresses":[{}]}`,
+	`{"s":"esc \" \\ \/ \u00e9 \u2028 \n \t \u0041 é"}`,
+	"{\"s\":\"line\u2028sep\u2029 & <tag>\"}",
+	`{"details":{"sequence":"12","changeDate":"2024","creationDate":"2023","resourceOwner":"o"},"roleKeys":["a","b"],"userName":"u","id":"g"}`,
+	`{"details":null,"id":"g"}`,
+	`{"details":[{"sequence":"1"}],"id":"g"}`,
+	`{"last_signed_in":"2024","total_sign_ins":3,"identities":[{"type":"email","identity":"a@b"}],"billing":{"customer_id":"c&d"}}`,
+	`{"deep":{"deeper":{"deepest":[[[{"k":"v"}]]]}}}`,
+	`{"roleKey":"old","id":"x"}`,
+}
+
+// TestObjectMatchesRoundTrip checks each filter against the map round-trip
+// it replaces: the same members, strings written the same, once sorted.
+func TestObjectMatchesRoundTrip(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c, func(t *testing.T) { compare(t, []byte(c)) })
+	}
+}
+
+func compare(t *testing.T, src []byte) {
+	t.Helper()
+	type variant struct {
+		name string
+		f    *Filter
+		add  []Member
+		ref  func([]byte) ([]byte, error)
+	}
+	for _, v := range []variant{
+		{"ory", &ory, nil, oryRoundTrip},
+		{"kinde", &kinde, nil, kindeRoundTrip},
+		{"zitadel", &zitadel, nil, func(b []byte) ([]byte, error) { return zitadelRoundTrip(b, nil) }},
+		{"zitadel+add", &zitadel, []Member{{"roleKey", String("a<b")}},
+			func(b []byte) ([]byte, error) { return zitadelRoundTrip(b, map[string]any{"roleKey": "a<b"}) }},
+	} {
+		want, err := v.ref(src)
+		got, ok := v.f.Object(nil, src, v.add...)
+		if err != nil {
+			if ok {
+				t.Errorf("%s: Object(%s) = %s, want refused: the round-trip fails (%v)", v.name, src, got, err)
+			}
+			continue
+		}
+		if !ok {
+			// Refusing is allowed only for what the round-trip changes.
+			if !hasDuplicateOrEscapedKey(src) {
+				t.Errorf("%s: Object(%s) refused", v.name, src)
+			}
+			continue
+		}
+		if !json.Valid(got) {
+			t.Fatalf("%s: Object(%s) = %s, not valid JSON", v.name, src, got)
+		}
+		if g, w := rawCanonical(t, got), rawCanonical(t, want); g != w {
+			t.Errorf("%s: Object(%s)\n got %s\nwant %s", v.name, src, g, w)
+		}
+	}
+}
+
+// rawCanonical is canonical, but with strings as written: the filters must
+// write them byte for byte as the round-trip did.
+func rawCanonical(t testing.TB, b []byte) string {
+	var v rawValue
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("rawCanonical %s: %v", b, err)
+	}
+	return v.s
+}
+
+// rawValue sorts object members and keeps scalars byte for byte.
+type rawValue struct{ s string }
+
+func (r *rawValue) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch b[0] {
+	case '{':
+		var m []string
+		d := json.NewDecoder(bytes.NewReader(b))
+		d.Token()
+		for d.More() {
+			var k json.RawMessage
+			if err := d.Decode(&k); err != nil {
+				return err
+			}
+			var v rawValue
+			if err := d.Decode(&v); err != nil {
+				return err
+			}
+			m = append(m, string(k)+":"+v.s)
+		}
+		slices.Sort(m)
+		r.s = "{" + strings.Join(m, ",") + "}"
+	case '[':
+		var vs []rawValue
+		if err := json.Unmarshal(b, &vs); err != nil {
+			return err
+		}
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = v.s
+		}
+		r.s = "[" + strings.Join(parts, ",") + "]"
+	default:
+		r.s = string(b)
+	}
+	return nil
+}
+
+func hasDuplicateOrEscapedKey(b []byte) bool {
+	if bytes.Contains(b, []byte(`\`)) {
+		return true // possibly in a key: refusing is allowed
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	var dup func() bool
+	dup = func() bool {
+		tok, err := d.Token()
+		if err != nil {
+			return false
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			found := false
+			for d.More() {
+				k, _ := d.Token()
+				if seen[k.(string)] {
+					found = true
+				}
+				seen[k.(string)] = true
+				found = dup() || found
+			}
+			d.Token()
+			return found
+		case json.Delim('['):
+			found := false
+			for d.More() {
+				found = dup() || found
+			}
+			d.Token()
+			return found
+		}
+		return false
+	}
+	return dup()
+}
+
+func TestObjectRefuses(t *testing.T) {
+	for _, c := range []string{``, `[]`, `"s"`, `{"a":1,"a":2}`, `{"a\u0062":1}`, `{"a":1`, `{"a":"x}`, `{"a":1} x`, `{"a" 1}`} {
+		t.Run(c, func(t *testing.T) {
+			dst := []byte("keep")
+			if got, ok := zitadel.Object(dst, []byte(c)); ok || string(got) != "keep" {
+				t.Errorf("Object(%q) = %q, %v; want refused with dst unchanged", c, got, ok)
+			}
+		})
+	}
+	// Nested duplicates only matter where the round-trip decoded maps.
+	if _, ok := kinde.Object(nil, []byte(`{"a":{"b":1,"b":2}}`)); !ok {
+		t.Error("kinde refused a duplicate below the top level, which its round-trip kept")
+	}
+	if _, ok := zitadel.Object(nil, []byte(`{"a":{"b":1,"b":2}}`)); ok {
+		t.Error("zitadel took a duplicate below the top level, which its round-trip dropped")
+	}
+}
+
+func TestWith(t *testing.T) {
+	for _, c := range []struct{ obj, want string }{
+		{`{}`, `{"k":"v"}`},
+		{`{"a":1}`, `{"a":1,"k":"v"}`},
+	} {
+		t.Run(c.obj, func(t *testing.T) {
+			if got := With(nil, []byte(c.obj), Member{"k", String("v")}); string(got) != c.want {
+				t.Errorf("With(%s) = %s, want %s", c.obj, got, c.want)
+			}
+		})
+	}
+}
+
+func FuzzObject(f *testing.F) {
+	for _, c := range cases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if !json.Valid(src) {
+			for _, fl := range []*Filter{&ory, &kinde, &zitadel} {
+				fl.Object(nil, src) // must not panic
+			}
+			return
+		}
+		compare(t, src)
+	})
+}

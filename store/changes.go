@@ -34,7 +34,7 @@ type ChangeOptions struct {
 // because, without statistics, SQLite prefers scanning the covering
 // versions_key index over the whole source. %s is the activity candidates
 // when asked for.
-const changesSQL = `WITH cand (kind, ext_id) AS (
+var changesSQL = `WITH cand (kind, ext_id) AS (
 	SELECT kind, ext_id FROM versions INDEXED BY versions_from WHERE source_id = :src AND valid_from > :from AND valid_from <= :to
 	UNION SELECT kind, ext_id FROM versions INDEXED BY versions_to WHERE source_id = :src AND valid_to > :from AND valid_to <= :to
 	%s)

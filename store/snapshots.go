@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/idsnap/idsnap"
@@ -195,4 +198,115 @@ type prefixScanner struct {
 
 func (p prefixScanner) Scan(dest ...any) error {
 	return p.sc.Scan(append([]any{p.first}, dest...)...)
+}
+
+// nVersionCols is the number of columns versionCols selects.
+const nVersionCols = 21
+
+// query runs q on one connection through the driver itself, calling fn
+// with each row's values (valid only during the call). Reading values
+// without database/sql's per-column Scan conversions and its per-row
+// locking is what makes State stream millions of rows quickly; the values
+// are the driver's: int64, float64, string, []byte or nil.
+func (db *DB) query(ctx context.Context, q string, args []driver.NamedValue, fn func([]driver.Value) error) error {
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T cannot query", dc)
+		}
+		rows, err := qc.QueryContext(ctx, q, args)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		vals := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err := rows.Next(vals); err == io.EOF {
+				return ctx.Err()
+			} else if err != nil {
+				return err
+			}
+			if err := fn(vals); err != nil {
+				return err
+			}
+		}
+	})
+}
+
+// str is a driver value as a string; NULL is "".
+func str(v driver.Value) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// i64 is a driver value as an integer; ok is false for NULL.
+func i64(v driver.Value) (n int64, ok bool) {
+	switch v := v.(type) {
+	case int64:
+		return v, true
+	case float64:
+		return int64(v), true
+	}
+	return 0, false
+}
+
+// decodeVersion is scanVersion for the driver's values of versionCols;
+// nil when the version's id is NULL (no such version).
+func decodeVersion(vals []driver.Value, source string) *version {
+	id, ok := i64(vals[0])
+	if !ok {
+		return nil
+	}
+	v := &version{id: id}
+	v.from, _ = i64(vals[3])
+	if to, ok := i64(vals[4]); ok {
+		v.to = sql.NullInt64{Int64: to, Valid: true}
+	}
+	switch h := vals[5].(type) {
+	case []byte:
+		v.hash = h
+	case string:
+		v.hash = []byte(h)
+	}
+	kind, _ := i64(vals[1])
+	r := &v.rec
+	r.Source, r.Kind, r.ID = source, kindOf(int(kind)), str(vals[2])
+	r.PrincipalID, r.ResourceID, r.EntitlementID = str(vals[6]), str(vals[7]), str(vals[8])
+	r.Email, r.Username, r.Name = str(vals[9]), str(vals[11]), str(vals[12])
+	r.Status, r.Type, r.ExternalID = idsnap.Status(str(vals[13])), idsnap.AccountType(str(vals[14])), str(vals[15])
+	if verified, ok := i64(vals[10]); ok {
+		b := verified == 1
+		r.EmailVerified = &b
+	}
+	r.CreatedAt = parseTime(str(vals[16]))
+	switch raw := vals[17].(type) {
+	case string:
+		if raw != "" {
+			r.Raw = []byte(raw)
+		}
+	case []byte:
+		if len(raw) > 0 {
+			r.Raw = bytes.Clone(raw)
+		}
+	}
+	if n, ok := i64(vals[19]); ok {
+		failed, _ := i64(vals[20])
+		r.Activity = &idsnap.Activity{SignIns: n, FailedSignIns: failed}
+		if last, ok := i64(vals[18]); ok {
+			r.Activity.LastSignIn = time.Unix(last, 0).UTC()
+		}
+	}
+	return v
 }

@@ -18,7 +18,8 @@ func (a *app) keygenCommand() *cli.Command {
 		Description: "Writes PREFIX.key (the secret key, mode 0600, unencrypted minisign format: keep\n" +
 			"it private) and PREFIX.pub (give it to auditors). Existing files are never\n" +
 			"overwritten. Sign with idsnap export ... --sign PREFIX.key; check with\n" +
-			"idsnap verify DIR --pubkey PREFIX.pub or minisign -Vm DIR/manifest.json -p PREFIX.pub.",
+			"idsnap verify DIR --pubkey PREFIX.pub or minisign -Vm DIR/manifest.json -p PREFIX.pub.\n\n" +
+			"Examples:\n  idsnap keygen --out /etc/idsnap/evidence\n  idsnap export access-review --at latest --out review --sign /etc/idsnap/evidence.key",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Value: "idsnap", Usage: "write `PREFIX`.key and PREFIX.pub"},
 		},

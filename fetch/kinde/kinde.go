@@ -11,6 +11,7 @@ package kinde
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/ahead"
 )
 
 // Kinde publishes no request rate, only that it has a rate limiter and a
@@ -107,4 +109,52 @@ func (f *Fetcher) Fetch(ctx context.Context, emit fetch.Emit) error {
 	p.Go(func(ctx context.Context) error { return f.listUsers(ctx, emit) })
 	p.Go(func(ctx context.Context) error { return f.listOrganizations(ctx, emit) })
 	return p.Wait()
+}
+
+// paginate pages a next_token listing at path, handing each page to handle,
+// and asks for page k+1 as soon as page k's token is known, while handle
+// works on page k: a page then costs the longer of the two, not their sum.
+// Its errors name what ("list users").
+func paginate[P any](ctx context.Context, f *Fetcher, path string, q url.Values, scope, what string,
+	token func(*P) *string, handle func(context.Context, *P) error) error {
+	pages := fetch.NewPages("GET " + path)
+	get := func(q url.Values) func(context.Context) (*P, error) {
+		return func(ctx context.Context) (*P, error) {
+			p := new(P)
+			if err := f.get(ctx, path, q, scope, p); err != nil {
+				return nil, err
+			}
+			return p, nil
+		}
+	}
+	p, err := get(q)(ctx)
+	for {
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		// Kinde answers null (or leaves it out) on the last page; a page
+		// that is not followed silently drops the rest of the tenant.
+		var pending *ahead.Call[*P]
+		next := token(p)
+		last := next == nil || *next == ""
+		var nextErr error // reported after this page's own errors
+		if !last {
+			if nextErr = pages.Next(*next); nextErr == nil {
+				nq := maps.Clone(q)
+				nq.Set("next_token", *next)
+				pending = ahead.Start(ctx, get(nq))
+			}
+		}
+		if err := handle(ctx, p); err != nil {
+			pending.Stop()
+			return err
+		}
+		if nextErr != nil {
+			return fmt.Errorf("%s: %w", what, nextErr)
+		}
+		if last {
+			return nil
+		}
+		p, err = pending.Wait()
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
 // rolePrefix marks the entitlements that are organization roles, so a role
@@ -36,48 +37,49 @@ type member struct {
 // https://docs.kinde.com/kinde-apis/management/#tag/organizations/get/api/v1/organizations/{org_code}/users
 func (f *Fetcher) listMembers(ctx context.Context, code string, emit fetch.Emit) error {
 	path := "/api/v1/organizations/" + url.PathEscape(code) + "/users"
-	pages := fetch.NewPages("GET " + path)
 	q := url.Values{"page_size": {strconv.Itoa(pageSize)}}
 	memberEnt := idsnap.EntitlementID(code, memberKey)
 	roles := map[string]bool{} // role entitlements emitted for this organization
-	for {
-		var p membersPage
-		if err := f.get(ctx, path, q, "read:organization_users", &p); err != nil {
-			return fmt.Errorf("list members of %s: %w", code, err)
-		}
-		for _, m := range p.Users {
-			uid := str(m.ID)
-			if uid == "" {
-				return fmt.Errorf("list members of %s: a member without an id", code)
-			}
-			g := grant(uid, code, memberEnt)
-			if m.JoinedOn != nil {
-				g.Raw, _ = json.Marshal(map[string]string{"joined_on": *m.JoinedOn})
-			}
-			if err := emit(ctx, g); err != nil {
-				return err
-			}
-			for _, key := range m.Roles {
-				ent := idsnap.EntitlementID(code, rolePrefix+key)
-				if !roles[key] {
-					roles[key] = true
-					if err := emit(ctx, idsnap.Record{Kind: idsnap.KindEntitlement, ID: ent, ResourceID: code, Name: key}); err != nil {
+	return paginate(ctx, f, path, q, "read:organization_users", "list members of "+code,
+		func(p *membersPage) *string { return p.NextToken },
+		func(ctx context.Context, p *membersPage) error {
+			for _, m := range p.Users {
+				uid := str(m.ID)
+				if uid == "" {
+					return fmt.Errorf("list members of %s: a member without an id", code)
+				}
+				g := grant(uid, code, memberEnt)
+				if m.JoinedOn != nil {
+					g.Raw = joinedOn(*m.JoinedOn)
+				}
+				if err := emit(ctx, g); err != nil {
+					return err
+				}
+				for _, key := range m.Roles {
+					ent := idsnap.EntitlementID(code, rolePrefix+key)
+					if !roles[key] {
+						roles[key] = true
+						if err := emit(ctx, idsnap.Record{Kind: idsnap.KindEntitlement, ID: ent, ResourceID: code, Name: key}); err != nil {
+							return err
+						}
+					}
+					if err := emit(ctx, grant(uid, code, ent)); err != nil {
 						return err
 					}
 				}
-				if err := emit(ctx, grant(uid, code, ent)); err != nil {
-					return err
-				}
 			}
-		}
-		if p.NextToken == nil || *p.NextToken == "" {
 			return nil
-		}
-		if err := pages.Next(*p.NextToken); err != nil {
-			return fmt.Errorf("list members of %s: %w", code, err)
-		}
-		q.Set("next_token", *p.NextToken)
-	}
+		})
+}
+
+// joinedOn is a member grant's Raw, {"joined_on":…}, as json.Marshal of a
+// map wrote it.
+func joinedOn(t string) json.RawMessage {
+	v := rawjson.String(t)
+	b := make([]byte, 0, len(v)+14)
+	b = append(b, `{"joined_on":`...)
+	b = append(b, v...)
+	return append(b, '}')
 }
 
 func grant(userID, code, ent string) idsnap.Record {

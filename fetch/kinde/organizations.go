@@ -50,45 +50,33 @@ func (f *Fetcher) listOrganizations(ctx context.Context, emit fetch.Emit) error 
 }
 
 func (f *Fetcher) pageOrganizations(ctx context.Context, cancel func(), path string, emit fetch.Emit, members *pool.ContextPool) error {
-	pages := fetch.NewPages("GET " + path)
 	q := url.Values{"page_size": {strconv.Itoa(pageSize)}}
-	for {
-		var p orgsPage
-		if err := f.get(ctx, path, q, "read:organizations", &p); err != nil {
-			return fmt.Errorf("list organizations: %w", err)
-		}
-		for _, raw := range p.Organizations {
-			var o organization
-			if err := json.Unmarshal(raw, &o); err != nil {
-				return fmt.Errorf("list organizations: decode organization: %w", err)
-			}
-			if o.Code == "" {
-				return fmt.Errorf("list organizations: an organization without a code")
-			}
-			if err := emit(ctx, idsnap.Record{Kind: idsnap.KindResource, ID: o.Code, Name: o.Name, Raw: raw}); err != nil {
-				return err
-			}
-			ent := idsnap.Record{Kind: idsnap.KindEntitlement, ID: idsnap.EntitlementID(o.Code, memberKey), ResourceID: o.Code, Name: memberKey}
-			if err := emit(ctx, ent); err != nil {
-				return err
-			}
-			members.Go(func(ctx context.Context) error {
-				err := f.listMembers(ctx, o.Code, emit)
-				if err != nil {
-					cancel()
+	return paginate(ctx, f, path, q, "read:organizations", "list organizations",
+		func(p *orgsPage) *string { return p.NextToken },
+		func(ctx context.Context, p *orgsPage) error {
+			for _, raw := range p.Organizations {
+				var o organization
+				if err := json.Unmarshal(raw, &o); err != nil {
+					return fmt.Errorf("list organizations: decode organization: %w", err)
 				}
-				return err
-			})
-		}
-		if ctx.Err() != nil {
+				if o.Code == "" {
+					return fmt.Errorf("list organizations: an organization without a code")
+				}
+				if err := emit(ctx, idsnap.Record{Kind: idsnap.KindResource, ID: o.Code, Name: o.Name, Raw: raw}); err != nil {
+					return err
+				}
+				ent := idsnap.Record{Kind: idsnap.KindEntitlement, ID: idsnap.EntitlementID(o.Code, memberKey), ResourceID: o.Code, Name: memberKey}
+				if err := emit(ctx, ent); err != nil {
+					return err
+				}
+				members.Go(func(ctx context.Context) error {
+					err := f.listMembers(ctx, o.Code, emit)
+					if err != nil {
+						cancel()
+					}
+					return err
+				})
+			}
 			return ctx.Err()
-		}
-		if p.NextToken == nil || *p.NextToken == "" {
-			return nil
-		}
-		if err := pages.Next(*p.NextToken); err != nil {
-			return fmt.Errorf("list organizations: %w", err)
-		}
-		q.Set("next_token", *p.NextToken)
-	}
+		})
 }

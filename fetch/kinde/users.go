@@ -1,7 +1,6 @@
 package kinde
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
 // usersExpand asks for the user fields Kinde leaves out by default.
@@ -52,57 +52,37 @@ type user struct {
 // listUsers pages GET /api/v1/users (getUsers, scope read:users).
 // https://docs.kinde.com/kinde-apis/management/#tag/users/get/api/v1/users
 func (f *Fetcher) listUsers(ctx context.Context, emit fetch.Emit) error {
-	const path = "/api/v1/users"
-	pages := fetch.NewPages("GET " + path)
 	q := url.Values{"page_size": {strconv.Itoa(pageSize)}, "expand": {usersExpand}}
-	for {
-		var p usersPage
-		if err := f.get(ctx, path, q, "read:users", &p); err != nil {
-			return fmt.Errorf("list users: %w", err)
-		}
-		for _, raw := range p.Users {
-			r, err := userRecord(raw)
-			if err != nil {
-				return fmt.Errorf("list users: %w", err)
+	return paginate(ctx, f, "/api/v1/users", q, "read:users", "list users",
+		func(p *usersPage) *string { return p.NextToken },
+		func(ctx context.Context, p *usersPage) error {
+			for _, raw := range p.Users {
+				r, err := userRecord(raw)
+				if err != nil {
+					return fmt.Errorf("list users: %w", err)
+				}
+				if err := emit(ctx, r); err != nil {
+					return err
+				}
 			}
-			if err := emit(ctx, r); err != nil {
-				return err
-			}
-		}
-		// Kinde answers null (or leaves it out) on the last page; a page
-		// that is not followed silently drops the rest of the tenant.
-		if p.NextToken == nil || *p.NextToken == "" {
 			return nil
-		}
-		if err := pages.Next(*p.NextToken); err != nil {
-			return fmt.Errorf("list users: %w", err)
-		}
-		q.Set("next_token", *p.NextToken)
-	}
+		})
 }
 
 // userRecord turns one users_response item into a user record: every field
 // kept in Raw, numbers exactly as sent, activity moved to Activity.
 func userRecord(raw json.RawMessage) (idsnap.Record, error) {
 	var u user
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(&u); err != nil {
+	// The counters are *json.Number: decoded exactly without UseNumber.
+	if err := json.Unmarshal(raw, &u); err != nil {
 		return idsnap.Record{}, fmt.Errorf("decode user: %w", err)
 	}
 	if u.ID == "" {
 		return idsnap.Record{}, fmt.Errorf("a user without an id")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
-		return idsnap.Record{}, fmt.Errorf("decode user %s: %w", u.ID, err)
-	}
-	for _, k := range activityFields {
-		delete(fields, k)
-	}
-	attrs, err := json.Marshal(fields)
+	attrs, err := attributes(u.ID, raw)
 	if err != nil {
-		return idsnap.Record{}, fmt.Errorf("encode user %s: %w", u.ID, err)
+		return idsnap.Record{}, err
 	}
 	r := idsnap.Record{
 		Kind:       idsnap.KindUser,
@@ -128,6 +108,31 @@ func userRecord(raw json.RawMessage) (idsnap.Record, error) {
 		r.Status = idsnap.StatusSuspended
 	}
 	return r, nil
+}
+
+// attrsFilter drops the activity fields in one pass over the bytes, writing
+// strings as json.Marshal of the fields as json.RawMessage did.
+var attrsFilter = rawjson.Filter{Drop: activityFields, Strings: rawjson.EscapeHTML}
+
+// attributes is the user as Raw keeps it: without activityFields. What the
+// byte filter refuses (a duplicate key, a key with escapes) takes the map
+// round-trip, whose result the filter's equals otherwise.
+func attributes(id string, raw json.RawMessage) (json.RawMessage, error) {
+	if out, ok := attrsFilter.Object(make([]byte, 0, len(raw)), raw); ok {
+		return out, nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("decode user %s: %w", id, err)
+	}
+	for _, k := range activityFields {
+		delete(fields, k)
+	}
+	attrs, err := json.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("encode user %s: %w", id, err)
+	}
+	return attrs, nil
 }
 
 func str(s *string) string {

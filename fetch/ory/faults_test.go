@@ -131,7 +131,9 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tenant := orytest.Generate(21, 800)
+			// Three pages: a fault planned while the first is emitted still
+			// meets the third when the second was asked for ahead.
+			tenant := orytest.Generate(21, 1200)
 			fs := &fetchtest.Faults{}
 			h := fs.Wrap(orytest.NewHandler(tenant, tc.cfg))
 			if tc.wrap != nil {

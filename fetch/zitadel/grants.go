@@ -7,6 +7,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
 // apiGrant is the part of a zitadel.user.v1.UserGrant idsnap normalizes.
@@ -27,6 +28,9 @@ type apiGrant struct {
 // would show every renamed user's grants as changed too.
 var grantNoise = append([]string{"roleKeys", "userName", "firstName", "lastName", "email", "displayName",
 	"preferredLoginName", "avatarUrl", "orgName", "orgDomain", "projectName", "grantedOrgName", "grantedOrgDomain"}, noise...)
+
+// grantFilter drops grantNoise and any roleKey, which each record sets.
+var grantFilter = filterOf(append([]string{"roleKey"}, grantNoise...))
 
 // grants lists the user grants on a project, one record per user × role
 // key. Only grants owned by the org are listed, as ListUserGrants does
@@ -62,6 +66,9 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 		if pid == "" {
 			pid = projectID
 		}
+		// The grant is cleaned once; each key's record adds its roleKey.
+		// When the filter refuses the grant, cleanRaw runs per key.
+		base, filtered := grantFilter.Object(make([]byte, 0, len(g.raw)), g.raw)
 		for _, key := range g.RoleKeys {
 			ent := idsnap.EntitlementID(pid, key)
 			r := idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(g.UserID, ent), PrincipalID: g.UserID,
@@ -74,9 +81,13 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 				f.c.Logger().Warn("zitadel: a user holds the same role through two grants; keeping the first", "grant", g.ID, "record", r.ID)
 				continue
 			}
-			var err error
-			if r.Raw, err = cleanRaw(g.raw, grantNoise, map[string]any{"roleKey": key}); err != nil {
-				return err
+			if filtered {
+				r.Raw = rawjson.With(make([]byte, 0, len(base)+len(key)+14), base, rawjson.Member{Key: "roleKey", Value: rawjson.String(key)})
+			} else {
+				var err error
+				if r.Raw, err = cleanRaw(g.raw, grantNoise, map[string]any{"roleKey": key}); err != nil {
+					return err
+				}
 			}
 			if err := emit(ctx, r); err != nil {
 				return err

@@ -55,6 +55,6 @@ func (f *Fetcher) projectRecord(raw json.RawMessage) (idsnap.Record, string, err
 		r.Status = idsnap.StatusInactive
 	}
 	var err error
-	r.Raw, err = cleanRaw(raw, noise, nil)
+	r.Raw, err = clean(raw, noiseFilter, noise)
 	return r, p.ID, err
 }

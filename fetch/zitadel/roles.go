@@ -6,6 +6,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
 // apiRole is the part of a zitadel.project.v1.Role idsnap normalizes.
@@ -30,7 +31,7 @@ func (f *Fetcher) roles(ctx context.Context, projectID string, emit fetch.Emit) 
 		r := idsnap.Record{Kind: idsnap.KindEntitlement, ID: idsnap.EntitlementID(projectID, ro.Key),
 			ResourceID: projectID, Name: ro.Key, CreatedAt: parseTime(ro.Details.CreationDate)}
 		var err error
-		r.Raw, err = cleanRaw(raw, noise, map[string]any{"projectId": projectID})
+		r.Raw, err = clean(raw, noiseFilter, noise, rawjson.Member{Key: "projectId", Value: rawjson.String(projectID)})
 		return r, ro.Key, err
 	}
 	return list(ctx, f, s, parse, emit)

@@ -75,11 +75,7 @@ func list[T any](ctx context.Context, f *Fetcher, s search, parse func(json.RawM
 	emitted := make(map[string]struct{})
 	var mu sync.Mutex
 	for attempt := 1; ; attempt++ {
-		seen, err := listOnce(ctx, f, s, func(ctx context.Context, raw json.RawMessage, first bool) error {
-			v, id, err := parse(raw)
-			if err != nil {
-				return err
-			}
+		seen, err := listOnce(ctx, f, s, parse, func(ctx context.Context, v T, id string, first bool) error {
 			if !first {
 				return nil
 			}
@@ -120,9 +116,9 @@ func (e *changedError) Is(target error) bool {
 	return target == errChanged
 }
 
-// listOnce pages s once. visit gets every row; first says whether its id
-// is new in this run. It returns the ids seen.
-func listOnce(ctx context.Context, f *Fetcher, s search, visit func(context.Context, json.RawMessage, bool) error) (map[string]struct{}, error) {
+// listOnce pages s once. visit gets every row as parse returns it; first
+// says whether its id is new in this run. It returns the ids seen.
+func listOnce[T any](ctx context.Context, f *Fetcher, s search, parse func(json.RawMessage) (T, string, error), visit func(context.Context, T, string, bool) error) (map[string]struct{}, error) {
 	var (
 		mu     sync.Mutex
 		seen   = make(map[string]struct{})
@@ -130,23 +126,18 @@ func listOnce(ctx context.Context, f *Fetcher, s search, visit func(context.Cont
 	)
 	handle := func(ctx context.Context, resp *listResponse) error {
 		for _, raw := range resp.Result {
-			var key struct {
-				ID  string `json:"id"`
-				Key string `json:"key"` // roles have a key, no id
-			}
-			if err := json.Unmarshal(raw, &key); err != nil {
+			// parse decodes the row once and names its id (a role's key:
+			// roles have no id).
+			v, id, err := parse(raw)
+			if err != nil {
 				return err
-			}
-			id := key.ID
-			if id == "" {
-				id = key.Key
 			}
 			mu.Lock()
 			_, dup := seen[id]
 			seen[id] = struct{}{}
 			totals[uint64(resp.Details.TotalResult)] = true
 			mu.Unlock()
-			if err := visit(ctx, raw, !dup); err != nil {
+			if err := visit(ctx, v, id, !dup); err != nil {
 				return err
 			}
 		}
@@ -169,9 +160,6 @@ func listOnce(ctx context.Context, f *Fetcher, s search, visit func(context.Cont
 	if err != nil {
 		return nil, err
 	}
-	if err := handle(ctx, first); err != nil {
-		return nil, err
-	}
 	total := uint64(first.Details.TotalResult)
 	// A server that caps the limit silently answers with fewer rows:
 	// step by what it gives.
@@ -183,19 +171,38 @@ func listOnce(ctx context.Context, f *Fetcher, s search, visit func(context.Cont
 		return nil, fmt.Errorf("totalResult %d needs more than %d pages; refusing", total, fetch.DefaultMaxPages)
 	}
 	if uint64(len(first.Result)) < total {
-		p := pool.New().WithContext(ctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(f.conc)
-		for off := stride; off < total; off += stride {
-			p.Go(func(ctx context.Context) error {
-				resp, err := f.page(ctx, s, off, limit)
-				if err != nil {
-					return err
-				}
-				return handle(ctx, resp)
-			})
+		// The other pages load while the first is handled; an error in
+		// the first page's rows stops them and is the one reported.
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		p := pool.New().WithContext(pctx).WithCancelOnError().WithFirstError().WithMaxGoroutines(f.conc)
+		started := make(chan struct{})
+		go func() {
+			defer close(started)
+			for off := stride; off < total; off += stride {
+				p.Go(func(ctx context.Context) error {
+					resp, err := f.page(ctx, s, off, limit)
+					if err != nil {
+						return err
+					}
+					return handle(ctx, resp)
+				})
+			}
+		}()
+		herr := handle(ctx, first)
+		if herr != nil {
+			cancel()
 		}
-		if err := p.Wait(); err != nil {
-			return nil, err
+		<-started
+		werr := p.Wait()
+		if herr != nil {
+			return nil, herr
 		}
+		if werr != nil {
+			return nil, werr
+		}
+	} else if err := handle(ctx, first); err != nil {
+		return nil, err
 	}
 	if len(totals) > 1 {
 		return nil, &changedError{fmt.Sprintf("totalResult moved between pages: %d at first", total)}

@@ -97,7 +97,7 @@ func (f *Fetcher) userRecord(raw json.RawMessage) (idsnap.Record, string, error)
 	}
 	var err error
 	// ZITADEL v1 exposes no sign-in data: Activity stays nil.
-	r.Raw, err = cleanRaw(raw, noise, nil)
+	r.Raw, err = clean(raw, noiseFilter, noise)
 	return r, u.ID, err
 }
 

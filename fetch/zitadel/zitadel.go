@@ -20,6 +20,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
 // DefaultRate is the request rate when the source sets none. ZITADEL Cloud
@@ -164,6 +165,40 @@ func (f *Fetcher) checkOwner(what, id, owner string) error {
 // changeDate follows it. Kept in Raw they would make records "changed" in
 // every diff; creationDate and resourceOwner stay.
 var noise = []string{"details.sequence", "details.changeDate"}
+
+// filterOf is the byte-level filter that drops the dotted paths drop (one
+// or two levels), writing strings as cleanRaw's round-trip does.
+func filterOf(drop []string) *rawjson.Filter {
+	f := &rawjson.Filter{Strings: rawjson.Reencode, Unique: true}
+	for _, p := range drop {
+		if parent, child, ok := strings.Cut(p, "."); ok {
+			if f.Objects == nil {
+				f.Objects = map[string][]string{}
+			}
+			f.Objects[parent] = append(f.Objects[parent], child)
+		} else {
+			f.Drop = append(f.Drop, p)
+		}
+	}
+	return f
+}
+
+var noiseFilter = filterOf(noise)
+
+// clean is cleanRaw(raw, drop, add) for the filter of drop: one pass over
+// the bytes, and cleanRaw's map round-trip only for what the filter
+// refuses (a duplicate key, a key with escapes), whose result the filter's
+// equals otherwise (member order aside: the store sorts them).
+func clean(raw json.RawMessage, f *rawjson.Filter, drop []string, add ...rawjson.Member) (json.RawMessage, error) {
+	if out, ok := f.Object(make([]byte, 0, len(raw)+32), raw, add...); ok {
+		return out, nil
+	}
+	m := make(map[string]any, len(add))
+	for _, a := range add {
+		m[a.Key] = json.RawMessage(a.Value)
+	}
+	return cleanRaw(raw, drop, m)
+}
 
 // cleanRaw returns raw without the dotted paths drop, plus the fields add.
 func cleanRaw(raw json.RawMessage, drop []string, add map[string]any) (json.RawMessage, error) {

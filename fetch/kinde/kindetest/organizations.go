@@ -22,7 +22,7 @@ func (h *handler) organizations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.t.mu.RLock()
-	codes, more := page(h.t.codes, after, size)
+	codes, more := page(h.t.codes.sorted(), after, size)
 	out := make([]orgJSON, 0, len(codes))
 	for _, c := range codes {
 		o := h.t.orgs[c]
@@ -68,7 +68,7 @@ func (h *handler) organizationUsers(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "ORGANIZATION_INVALID", "Invalid organization code: "+code)
 		return
 	}
-	ids, more := page(o.ids, after, size)
+	ids, more := page(o.ids.sorted(), after, size)
 	out := make([]orgUserJSON, 0, len(ids))
 	for _, id := range ids {
 		m, u := o.members[id], h.t.users[id]

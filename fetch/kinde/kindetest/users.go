@@ -46,7 +46,7 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request) {
 		expand[strings.TrimSpace(e)] = true
 	}
 	h.t.mu.RLock()
-	ids, more := page(h.t.uids, after, size)
+	ids, more := page(h.t.uids.sorted(), after, size)
 	out := make([]userJSON, 0, len(ids))
 	for _, id := range ids {
 		u := h.t.users[id]
@@ -59,7 +59,7 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request) {
 		}
 		if expand["organizations"] {
 			j.Organizations = []string{}
-			for _, code := range h.t.codes {
+			for _, code := range h.t.codes.sorted() {
 				if _, ok := h.t.orgs[code].members[id]; ok {
 					j.Organizations = append(j.Organizations, code)
 				}

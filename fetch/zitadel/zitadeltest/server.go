@@ -560,8 +560,12 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 			projects[pr.ID] = pr
 		}
 	}
+	all := h.t.grants
+	if projectID != "" {
+		all = h.t.projectGrants(projectID)
+	}
 	var gs []*Grant
-	for _, g := range h.t.grants {
+	for _, g := range all {
 		if projects[g.ProjectID] != nil && (projectID == "" || g.ProjectID == projectID) && (userID == "" || g.UserID == userID) {
 			gs = append(gs, g)
 		}

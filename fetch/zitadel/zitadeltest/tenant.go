@@ -115,15 +115,20 @@ type Tenant struct {
 	grants   []*Grant
 
 	// indexes, so building a 100k-user tenant stays linear
-	userIdx map[string]*User
-	pairs   map[[2]string]bool // user id, project id: one grant each
+	userIdx  map[string]*User
+	pairs    map[[2]string]bool // user id, project id: one grant each
+	grantIdx map[string]*Grant
+	// byProject is the grants of each project in listing order, built by
+	// the first per-project listing after a change: a listing per project
+	// then reads its own grants, not every grant of the org.
+	byProject map[string][]*Grant
 }
 
 // NewTenant returns an instance with one org named name (domain
 // <name>.zitadel.cloud, lower-cased by the caller as wanted).
 func NewTenant(name, domain string) *Tenant {
 	t := &Tenant{base: time.Date(2024, 1, 2, 9, 0, 0, 0, time.UTC),
-		userIdx: make(map[string]*User), pairs: make(map[[2]string]bool)}
+		userIdx: make(map[string]*User), pairs: make(map[[2]string]bool), grantIdx: make(map[string]*Grant)}
 	t.AddOrg(name, domain)
 	return t
 }
@@ -409,6 +414,8 @@ func (t *Tenant) AddGrant(userID, projectID string, roleKeys ...string) string {
 	g.Sequence, g.Created = t.tick()
 	g.Changed = g.Created
 	t.grants = append(t.grants, g)
+	t.grantIdx[g.ID] = g
+	t.byProject = nil
 	return g.ID
 }
 
@@ -420,13 +427,23 @@ func (t *Tenant) checkKeys(p *project, keys []string) {
 	}
 }
 
-func (t *Tenant) grant(id string) (int, *Grant) {
-	for i, g := range t.grants {
-		if g.ID == id {
-			return i, g
+func (t *Tenant) grant(id string) *Grant {
+	g := t.grantIdx[id]
+	if g == nil {
+		panic("zitadeltest: unknown grant " + id)
+	}
+	return g
+}
+
+// projectGrants returns the grants on a project in listing order.
+func (t *Tenant) projectGrants(projectID string) []*Grant {
+	if t.byProject == nil {
+		t.byProject = make(map[string][]*Grant)
+		for _, g := range t.grants {
+			t.byProject[g.ProjectID] = append(t.byProject[g.ProjectID], g)
 		}
 	}
-	panic("zitadeltest: unknown grant " + id)
+	return t.byProject[projectID]
 }
 
 // touchGrant records an update of g: new sequence, and the row moves to
@@ -435,32 +452,38 @@ func (t *Tenant) touchGrant(g *Grant) {
 	g.Sequence, g.Changed = t.tick()
 	i := slices.Index(t.grants, g)
 	t.grants = append(slices.Delete(t.grants, i, i+1), g)
+	t.byProject = nil
 }
 
 // RemoveGrant removes a grant.
 func (t *Tenant) RemoveGrant(id string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i, g := t.grant(id)
+	g := t.grant(id)
+	i := slices.Index(t.grants, g)
 	t.grants = slices.Delete(t.grants, i, i+1)
 	delete(t.pairs, [2]string{g.UserID, g.ProjectID})
+	delete(t.grantIdx, id)
+	t.byProject = nil
 }
 
 func (t *Tenant) dropGrants(drop func(*Grant) bool) {
 	t.grants = slices.DeleteFunc(t.grants, func(g *Grant) bool {
 		if drop(g) {
 			delete(t.pairs, [2]string{g.UserID, g.ProjectID})
+			delete(t.grantIdx, g.ID)
 			return true
 		}
 		return false
 	})
+	t.byProject = nil
 }
 
 // SetGrantRoles replaces a grant's role keys.
 func (t *Tenant) SetGrantRoles(id string, roleKeys ...string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, g := t.grant(id)
+	g := t.grant(id)
 	_, p := t.project(g.ProjectID)
 	t.checkKeys(p, roleKeys)
 	g.RoleKeys = slices.Clone(roleKeys)
@@ -471,7 +494,7 @@ func (t *Tenant) SetGrantRoles(id string, roleKeys ...string) {
 func (t *Tenant) SetGrantState(id, state string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, g := t.grant(id)
+	g := t.grant(id)
 	g.State = state
 	t.touchGrant(g)
 }

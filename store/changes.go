@@ -1,12 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idsnap/idsnap"
@@ -36,33 +38,28 @@ type ChangeOptions struct {
 // when asked for.
 var changesSQL = `WITH cand (kind, ext_id) AS (
 	SELECT kind, ext_id FROM versions INDEXED BY versions_from WHERE source_id = :src AND valid_from > :from AND valid_from <= :to
+		AND kind BETWEEN :kmin AND :kmax
 	UNION SELECT kind, ext_id FROM versions INDEXED BY versions_to WHERE source_id = :src AND valid_to > :from AND valid_to <= :to
+		AND kind BETWEEN :kmin AND :kmax
 	%s)
-SELECT ` + bVersionCols + `, ` + aVersionCols + `,
+SELECT ` + prefixCols(versionFields, "b") + `, ` + prefixCols(packedActivity, "b", ":from") + `,
+	` + prefixCols(versionFields, "a") + `, ` + prefixCols(packedActivity, "a", ":to") + `,
 	pn.name, pn.email, rn.name, rn.email, en.name, en.email
 FROM cand c
 LEFT JOIN versions b ON b.source_id = :src AND b.kind = c.kind AND b.ext_id = c.ext_id
 	AND b.valid_from <= :from AND (b.valid_to IS NULL OR b.valid_to > :from)
-LEFT JOIN activity ba ON ba.version_id = b.id AND ba.valid_from = (
-	SELECT max(valid_from) FROM activity WHERE version_id = b.id AND valid_from <= :from)
 LEFT JOIN versions a ON a.source_id = :src AND a.kind = c.kind AND a.ext_id = c.ext_id
 	AND a.valid_from <= :to AND (a.valid_to IS NULL OR a.valid_to > :to)
-LEFT JOIN activity aa ON aa.version_id = a.id AND aa.valid_from = (
-	SELECT max(valid_from) FROM activity WHERE version_id = a.id AND valid_from <= :to)
 ` + refJoin("pn", 1, "principal_id") + refJoin("rn", 2, "resource_id") + refJoin("en", 3, "entitlement_id") + `
 ORDER BY c.kind, c.ext_id`
 
-// bVersionCols and aVersionCols are versionCols for the before (b, ba)
-// and after (a, aa) versions of changesSQL.
-var (
-	bVersionCols = prefixCols("b", "ba")
-	aVersionCols = prefixCols("a", "aa")
-)
-
-// prefixCols is versionCols with the version aliased v and its activity
-// aliased act.
-func prefixCols(v, act string) string {
-	return strings.NewReplacer("v.", v+".", "a.", act+".").Replace(versionCols)
+// prefixCols is cols (versionFields or packedActivity) for the version
+// aliased alias instead of v, with the snapshot parameter at, if any.
+func prefixCols(cols, alias string, at ...any) string {
+	if len(at) > 0 {
+		cols = fmt.Sprintf(cols, at...)
+	}
+	return strings.ReplaceAll(cols, "v.", alias+".")
 }
 
 // refJoin joins, for a grant candidate, the record of kind code named by
@@ -82,7 +79,7 @@ func refJoin(alias string, code int, col string) string {
 // cost more storage than it saves (BenchmarkYear10k).
 const activityCand = `UNION SELECT v.kind, v.ext_id FROM versions v
 	WHERE v.source_id = :src AND v.valid_from <= :to AND (v.valid_to IS NULL OR v.valid_to > :to)
-	AND EXISTS (SELECT 1 FROM activity x WHERE x.version_id = v.id AND x.valid_from > :from AND x.valid_from <= :to)`
+	AND v.kind BETWEEN :kmin AND :kmax AND EXISTS (SELECT 1 FROM activity x WHERE x.version_id = v.id AND x.valid_from > :from AND x.valid_from <= :to)`
 
 // Changes returns what changed from snapshot from to snapshot to of the same
 // source, sorted by kind, id and type. from 0 means before the first
@@ -112,13 +109,37 @@ func (db *DB) Changes(ctx context.Context, from, to int64, opts ChangeOptions) (
 	if opts.Activity {
 		extra = activityCand
 	}
-	args := []driver.NamedValue{
-		{Name: "src", Ordinal: 1, Value: srcID}, {Name: "from", Ordinal: 2, Value: from}, {Name: "to", Ordinal: 3, Value: to},
+	// Two connections, one for users, resources and entitlements and one
+	// for grants, run at once: the work is seeks and decoding on one core
+	// each, and grants (with their refs) are about half of it.
+	q := fmt.Sprintf(changesSQL, extra)
+	parts := [2][2]int{{1, 3}, {4, 4}}
+	var outs [2][]idsnap.Change
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, kinds := range parts {
+		wg.Go(func() {
+			args := []driver.NamedValue{
+				{Name: "src", Ordinal: 1, Value: srcID}, {Name: "from", Ordinal: 2, Value: from}, {Name: "to", Ordinal: 3, Value: to},
+				{Name: "kmin", Ordinal: 4, Value: int64(kinds[0])}, {Name: "kmax", Ordinal: 5, Value: int64(kinds[1])},
+			}
+			outs[i], errs[i] = db.changes(ctx, q, args, name, to, opts)
+		})
 	}
+	wg.Wait()
+	if err := cmp.Or(errs[0], errs[1]); err != nil {
+		return nil, db.dbError("changes", err)
+	}
+	return append(outs[0], outs[1]...), nil
+}
+
+// changes runs changesSQL with args and turns its rows into changes.
+func (db *DB) changes(ctx context.Context, q string, args []driver.NamedValue, name string, to int64, opts ChangeOptions) ([]idsnap.Change, error) {
 	var out []idsnap.Change
-	err = db.query(ctx, fmt.Sprintf(changesSQL, extra), args, func(vals []driver.Value) error {
-		b := decodeVersion(vals[:nVersionCols], name)
-		a := decodeVersion(vals[nVersionCols:2*nVersionCols], name)
+	err := db.query(ctx, q, args, func(vals []driver.Value) error {
+		const n = nVersionFields + 1 // and the packed activity
+		b := decodeVersion(vals[:n-1], vals[n-1], name)
+		a := decodeVersion(vals[n:2*n-1], vals[2*n-1], name)
 		c, ok := diff(b, a, opts.Activity)
 		if !ok {
 			return nil
@@ -129,7 +150,7 @@ func (db *DB) Changes(ctx context.Context, from, to int64, opts ChangeOptions) (
 			if g == nil {
 				g = c.Before
 			}
-			refs := vals[2*nVersionCols:]
+			refs := vals[2*n:]
 			c.Principal = decodeRef(g.PrincipalID, refs[0], refs[1])
 			c.Resource = decodeRef(g.ResourceID, refs[2], refs[3])
 			c.Entitlement = decodeRef(g.EntitlementID, refs[4], refs[5])
@@ -137,10 +158,7 @@ func (db *DB) Changes(ctx context.Context, from, to int64, opts ChangeOptions) (
 		out = append(out, c)
 		return nil
 	})
-	if err != nil {
-		return nil, db.dbError("changes", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // decodeRef is a display ref as reader.ref makes it: nil without an id,
@@ -209,43 +227,28 @@ func activityFields(b, a *idsnap.Activity) []idsnap.FieldChange {
 	return out
 }
 
-// reader loads versions and display refs of one source, with statements
-// prepared once: Changes runs them once or more per change.
+// reader loads display refs of one source for History, with the statement
+// prepared once: it runs up to three times per grant change. (Changes joins
+// its refs in changesSQL instead.)
 type reader struct {
-	db          *DB
-	srcID       int64
-	name        string
-	versionStmt *sql.Stmt
-	refStmt     *sql.Stmt
+	db      *DB
+	srcID   int64
+	name    string
+	refStmt *sql.Stmt
 }
 
 func (db *DB) newReader(ctx context.Context, srcID int64, name string) (*reader, error) {
 	r := &reader{db: db, srcID: srcID, name: name}
 	var err error
-	r.versionStmt, err = db.sql.PrepareContext(ctx, `SELECT `+versionCols+` FROM versions v `+activityJoin+`
-		WHERE v.id = :id`)
-	if err != nil {
-		return nil, err
-	}
 	r.refStmt, err = db.sql.PrepareContext(ctx, `SELECT name, email FROM versions
 		WHERE source_id = ? AND kind = ? AND ext_id = ? AND valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)`)
 	if err != nil {
-		r.versionStmt.Close()
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *reader) close() {
-	r.versionStmt.Close()
-	r.refStmt.Close()
-}
-
-// version loads one version with its activity as of snapshot at.
-func (r *reader) version(ctx context.Context, id, at int64) (*version, error) {
-	v, err := scanVersion(r.versionStmt.QueryRowContext(ctx, sql.Named("id", id), sql.Named("at", at)), r.name)
-	return &v, err
-}
+func (r *reader) close() { r.refStmt.Close() }
 
 // refs names a grant's principal, resource and entitlement as of snapshot at.
 func (r *reader) refs(ctx context.Context, c *idsnap.Change, at int64) error {

@@ -123,14 +123,19 @@ var commitSQL = []string{
 		SELECT 1 FROM versions v
 		WHERE v.source_id = :src AND v.kind = s.kind AND v.ext_id = s.ext_id AND v.valid_to IS NULL)`,
 	// Record activity only where it differs from the version's latest row
-	// (no row reads as all NULL, which is "no activity").
+	// (no row reads as all NULL, which is "no activity"). A version this
+	// commit inserted has no row yet, so it needs no lookup; a continuing
+	// one is compared with its latest row in one seek (descending on the
+	// primary key), not a max() subquery and a second seek to that row.
 	`INSERT INTO activity (version_id, valid_from, last_sign_in, sign_ins, failed_sign_ins)
 	SELECT v.id, :new, s.last_sign_in, s.sign_ins, s.failed_sign_ins
 	FROM temp.stage s JOIN versions v
 		ON v.source_id = :src AND v.kind = s.kind AND v.ext_id = s.ext_id AND v.valid_to IS NULL
-	LEFT JOIN activity a ON a.version_id = v.id
-		AND a.valid_from = (SELECT max(valid_from) FROM activity WHERE version_id = v.id)
-	WHERE (s.last_sign_in, s.sign_ins, s.failed_sign_ins) IS NOT (a.last_sign_in, a.sign_ins, a.failed_sign_ins)`,
+	WHERE CASE WHEN v.valid_from = :new
+		THEN (s.last_sign_in, s.sign_ins, s.failed_sign_ins) IS NOT (NULL, NULL, NULL)
+		ELSE (s.last_sign_in, s.sign_ins, s.failed_sign_ins) IS NOT (
+			SELECT last_sign_in, sign_ins, failed_sign_ins FROM activity
+			WHERE version_id = v.id ORDER BY valid_from DESC LIMIT 1) END`,
 }
 
 // digest computes the snapshot's content digest and counts. The digest is

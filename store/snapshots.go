@@ -1,13 +1,14 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/idsnap/idsnap"
@@ -77,10 +78,23 @@ func (db *DB) snapshotSource(ctx context.Context, id int64) (srcID int64, name s
 
 // versionCols selects a version as scanVersion reads it, with its activity
 // as of snapshot :at. The alias v is the version, a its activity row.
-const versionCols = `v.id, v.kind, v.ext_id, v.valid_from, v.valid_to, v.hash,
+const versionCols = versionFields + `, a.last_sign_in, a.sign_ins, a.failed_sign_ins`
+
+// versionFields is versionCols without the activity.
+const versionFields = `v.id, v.kind, v.ext_id, v.valid_from, v.valid_to, v.hash,
 	v.principal_id, v.resource_id, v.entitlement_id, v.email, v.email_verified, v.username,
-	v.name, v.status, v.type, v.external_id, v.created_at, v.raw,
-	a.last_sign_in, a.sign_ins, a.failed_sign_ins`
+	v.name, v.status, v.type, v.external_id, v.created_at, v.raw`
+
+// nVersionFields is the number of columns versionFields selects.
+const nVersionFields = 18
+
+// packedActivity selects, as one column, the activity of version v in force
+// at snapshot %s (a parameter), packed as parseActivity reads it: one seek
+// (the latest row at or before it, descending on the primary key) instead
+// of activityJoin's max() and second seek, and one column to fetch instead
+// of three, each of which costs a driver call per row.
+const packedActivity = `(SELECT coalesce(last_sign_in, '') || ',' || coalesce(sign_ins, '') || ',' || coalesce(failed_sign_ins, '')
+		FROM activity WHERE version_id = v.id AND valid_from <= %s ORDER BY valid_from DESC LIMIT 1)`
 
 // activityJoin finds the activity row in force at snapshot :at.
 const activityJoin = `LEFT JOIN activity a ON a.version_id = v.id AND a.valid_from = (
@@ -132,28 +146,116 @@ func (db *DB) State(ctx context.Context, snapshotID int64, fn func(idsnap.Record
 	if err != nil {
 		return err
 	}
-	// The versions_key index yields the canonical order; the interval test
-	// filters it.
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+versionCols+` FROM versions v `+activityJoin+`
-		WHERE v.source_id = :src AND v.valid_from <= :at AND (v.valid_to IS NULL OR v.valid_to > :at)
-		ORDER BY v.kind, v.ext_id`, sql.Named("src", srcID), sql.Named("at", snapshotID))
-	if err != nil {
-		return db.dbError("read snapshot", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := scanVersion(rows, name)
-		if err != nil {
+	// The versions_key index yields the canonical order and, covering
+	// valid_from and valid_to, filters the interval without reading table
+	// rows of other snapshots' versions. INDEXED BY because, without
+	// statistics, SQLite otherwise range-scans versions_from and sorts
+	// every row, raw included, through temporary files (most of the time
+	// State took: BENCHMARKS.md, "Store").
+	//
+	// Reading and decoding run in their own goroutine, a batch ahead of
+	// fn: the reports that call State spend about as long in fn as State
+	// spends reading, and a second core can do one while the other does
+	// the other.
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Batches go back to the reader once fn has seen them: 2M records
+	// would otherwise allocate (and make the collector chase) some 600 MB.
+	batches, free := make(chan []idsnap.Record, 2), make(chan []idsnap.Record, 4)
+	var qerr error
+	go func() {
+		defer close(batches)
+		buf := make([]idsnap.Record, 0, stateBatch)
+		args := []driver.NamedValue{{Name: "src", Ordinal: 1, Value: srcID}, {Name: "at", Ordinal: 2, Value: snapshotID}}
+		send := func() error {
+			select {
+			case batches <- buf:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case buf = <-free:
+				buf = buf[:0]
+			default:
+				buf = make([]idsnap.Record, 0, stateBatch)
+			}
+			return nil
+		}
+		qerr = db.query(ctx, stateSQL, args, func(vals []driver.Value) error {
+			r := idsnap.Record{Source: name}
+			decodeFields(&r, vals[0], vals[1], vals[2:14], vals[14])
+			if buf = append(buf, r); len(buf) == stateBatch {
+				return send()
+			}
+			return nil
+		})
+		if qerr == nil && len(buf) > 0 {
+			qerr = send()
+		}
+	}()
+	for b := range batches {
+		// The reader may have queued the last batches and finished: the
+		// caller's cancellation must still end the stream.
+		if err := parent.Err(); err != nil {
+			cancel()
+			for range batches {
+			}
 			return db.dbError("read snapshot", err)
 		}
-		if err := fn(v.rec); err != nil {
-			return err
+		for i, r := range b {
+			b[i] = idsnap.Record{} // the batch is reused: keep nothing alive
+			if err := fn(r); err != nil {
+				cancel()
+				for range batches { // let the reader finish
+				}
+				return err
+			}
+		}
+		select {
+		case free <- b:
+		default:
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return db.dbError("read snapshot", err)
+	if qerr != nil {
+		return db.dbError("read snapshot", qerr)
 	}
 	return nil
+}
+
+// stateBatch is how many records State's reader hands over at a time.
+const stateBatch = 256
+
+// stateSQL reads the versions of source :src in force at snapshot :at, in
+// canonical order, with only the columns a Record needs and the activity
+// packed (packedActivity).
+var stateSQL = `SELECT v.kind, v.ext_id, v.principal_id, v.resource_id, v.entitlement_id,
+	v.email, v.email_verified, v.username, v.name, v.status, v.type, v.external_id, v.created_at,
+	CAST(v.raw AS BLOB), ` + fmt.Sprintf(packedActivity, ":at") + `
+	FROM versions v INDEXED BY versions_key
+	WHERE v.source_id = :src AND v.valid_from <= :at AND (v.valid_to IS NULL OR v.valid_to > :at)
+	ORDER BY v.kind, v.ext_id`
+
+// parseActivity reads packedActivity's column: nil for no row or an
+// all-NULL row (activity unknown), as scanVersion reads them.
+func parseActivity(v driver.Value) *idsnap.Activity {
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	last, rest, _ := strings.Cut(s, ",")
+	n, failed, _ := strings.Cut(rest, ",")
+	if n == "" {
+		return nil
+	}
+	a := &idsnap.Activity{}
+	a.SignIns, _ = strconv.ParseInt(n, 10, 64)
+	a.FailedSignIns, _ = strconv.ParseInt(failed, 10, 64)
+	if last != "" {
+		sec, _ := strconv.ParseInt(last, 10, 64)
+		a.LastSignIn = time.Unix(sec, 0).UTC()
+	}
+	return a
 }
 
 // FindUsers returns the users whose id, email (ignoring case) or username
@@ -199,9 +301,6 @@ type prefixScanner struct {
 func (p prefixScanner) Scan(dest ...any) error {
 	return p.sc.Scan(append([]any{p.first}, dest...)...)
 }
-
-// nVersionCols is the number of columns versionCols selects.
-const nVersionCols = 21
 
 // query runs q on one connection through the driver itself, calling fn
 // with each row's values (valid only during the call). Reading values
@@ -262,9 +361,9 @@ func i64(v driver.Value) (n int64, ok bool) {
 	return 0, false
 }
 
-// decodeVersion is scanVersion for the driver's values of versionCols;
-// nil when the version's id is NULL (no such version).
-func decodeVersion(vals []driver.Value, source string) *version {
+// decodeVersion is scanVersion for the driver's values of versionFields
+// and packedActivity; nil when the version's id is NULL (no such version).
+func decodeVersion(vals []driver.Value, activity driver.Value, source string) *version {
 	id, ok := i64(vals[0])
 	if !ok {
 		return nil
@@ -280,33 +379,35 @@ func decodeVersion(vals []driver.Value, source string) *version {
 	case string:
 		v.hash = []byte(h)
 	}
-	kind, _ := i64(vals[1])
-	r := &v.rec
-	r.Source, r.Kind, r.ID = source, kindOf(int(kind)), str(vals[2])
-	r.PrincipalID, r.ResourceID, r.EntitlementID = str(vals[6]), str(vals[7]), str(vals[8])
-	r.Email, r.Username, r.Name = str(vals[9]), str(vals[11]), str(vals[12])
-	r.Status, r.Type, r.ExternalID = idsnap.Status(str(vals[13])), idsnap.AccountType(str(vals[14])), str(vals[15])
-	if verified, ok := i64(vals[10]); ok {
+	v.rec.Source = source
+	decodeFields(&v.rec, vals[1], vals[2], vals[6:nVersionFields], activity)
+	return v
+}
+
+// decodeFields fills r from the driver's values of kind, ext_id and the
+// columns from principal_id to raw, in versionCols' order, and activity
+// packed as stateSQL packs it (nil: none). Raw read as a BLOB is the
+// driver's own copy and is kept without copying.
+func decodeFields(r *idsnap.Record, kind, extID driver.Value, vals []driver.Value, activity driver.Value) {
+	k, _ := i64(kind)
+	r.Kind, r.ID = kindOf(int(k)), str(extID)
+	r.PrincipalID, r.ResourceID, r.EntitlementID = str(vals[0]), str(vals[1]), str(vals[2])
+	r.Email, r.Username, r.Name = str(vals[3]), str(vals[5]), str(vals[6])
+	r.Status, r.Type, r.ExternalID = idsnap.Status(str(vals[7])), idsnap.AccountType(str(vals[8])), str(vals[9])
+	if verified, ok := i64(vals[4]); ok {
 		b := verified == 1
 		r.EmailVerified = &b
 	}
-	r.CreatedAt = parseTime(str(vals[16]))
-	switch raw := vals[17].(type) {
+	r.CreatedAt = parseTime(str(vals[10]))
+	switch raw := vals[11].(type) {
 	case string:
 		if raw != "" {
 			r.Raw = []byte(raw)
 		}
 	case []byte:
 		if len(raw) > 0 {
-			r.Raw = bytes.Clone(raw)
+			r.Raw = raw
 		}
 	}
-	if n, ok := i64(vals[19]); ok {
-		failed, _ := i64(vals[20])
-		r.Activity = &idsnap.Activity{SignIns: n, FailedSignIns: failed}
-		if last, ok := i64(vals[18]); ok {
-			r.Activity.LastSignIn = time.Unix(last, 0).UTC()
-		}
-	}
-	return v
+	r.Activity = parseActivity(activity)
 }

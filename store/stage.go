@@ -67,16 +67,20 @@ type row struct {
 }
 
 const (
-	stageCols  = 18
-	batchRows  = 2048 // rows per staging transaction
-	chunkRows  = 128  // rows per multi-row INSERT
+	stageCols = 18
+	batchRows = 2048 // rows per staging transaction
+	chunkRows = 128  // rows per multi-row INSERT
+	// WITHOUT ROWID, keyed by (kind, ext_id): the key refuses duplicates,
+	// the commit's comparison finds kind, id and hash in one seek, and the
+	// commit reads the stage in key order, so new versions are inserted in
+	// versions_key order (BENCHMARKS.md, "Store").
 	stageTable = `CREATE TEMP TABLE stage (
 	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
 	last_sign_in INTEGER, sign_ins INTEGER, failed_sign_ins INTEGER,
 	principal_id TEXT, resource_id TEXT, entitlement_id TEXT, email TEXT,
 	email_verified INTEGER, username TEXT, name TEXT, status TEXT, type TEXT,
 	external_id TEXT, created_at TEXT, raw TEXT,
-	UNIQUE (kind, ext_id))`
+	PRIMARY KEY (kind, ext_id)) WITHOUT ROWID`
 	stageInsert = `INSERT INTO temp.stage VALUES `
 )
 

@@ -58,6 +58,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	// Changes reads on two connections at once and State on one beside
+	// the caller's: keep them (and their warm page caches) between calls
+	// rather than database/sql's default of two idle connections, so an
+	// export walking many snapshot pairs does not start each cold.
+	db.SetMaxIdleConns(4)
 	d := &DB{sql: db, path: path, now: time.Now}
 	if err := d.migrate(ctx, idsnap.Schema, upgrades); err != nil {
 		db.Close()

@@ -252,6 +252,8 @@ func TestLocked(t *testing.T) {
 	})
 }
 
+// sqlNamed is changesSQL's arguments, every kind included.
 func sqlNamed(src, from, to int64) []any {
-	return []any{sql.Named("src", src), sql.Named("from", from), sql.Named("to", to)}
+	return []any{sql.Named("src", src), sql.Named("from", from), sql.Named("to", to),
+		sql.Named("kmin", 1), sql.Named("kmax", 4)}
 }

@@ -24,8 +24,10 @@ test: fmt vet
 demo: build
 	./scripts/demo.sh
 
+# The targets' sizes take about 45 minutes on 2 cores; SCALE=small about 3.
+SCALE ?= full
 bench: build
-	$(GO) run ./cmd/idsnap-bench
+	$(GO) run ./cmd/idsnap-bench -scale $(SCALE)
 
 clean:
 	rm -rf bin demo.db demo.db-* demo-evidence

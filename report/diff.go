@@ -533,29 +533,7 @@ func (d *Diff) jsonValue() diffJSON {
 // of its own, and exports end up in terminals and pasted into tickets, so
 // control characters and bidi overrides are written as \x1b and \u202e.
 // Line breaks inside a value go the same way, keeping one line per row.
-func safeCell(s string) string {
-	if !strings.ContainsFunc(s, unsafeRune) && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case isBidiOrInvisible(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-		i += size
-	}
-	return b.String()
-}
-
-func unsafeRune(r rune) bool { return r < 0x20 || r == 0x7f || isBidiOrInvisible(r) }
+func safeCell(s string) string { return escapeText(s, 0) }
 
 // renderSafeJSON is RenderJSON with bidi overrides, invisible format
 // characters and DEL escaped as \uXXXX: lossless for any JSON reader, and

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -228,31 +227,8 @@ func (c *evCSV) close() (int, error) {
 // hide text, move the cursor or forge a line. Nothing is cut: evidence keeps
 // the whole value.
 func evCell(s string) string {
-	s = SafeCSV(s)
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || isBidiOrInvisible(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case isBidiOrInvisible(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	// An escape may have exposed a formula prefix ("\t=..." cannot, but be
-	// sure the result is safe as a whole).
-	return SafeCSV(b.String())
+	// An escape may expose a formula prefix: neutralise before and after.
+	return SafeCSV(escapeText(SafeCSV(s), 0))
 }
 
 // evTime formats a time for evidence: UTC, RFC 3339; empty for the zero time.

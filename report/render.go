@@ -126,8 +126,16 @@ func SafeCSV(s string) string {
 // SafeText makes s safe to print on a terminal or in Markdown: control
 // characters, bidi overrides and invalid UTF-8 are shown escaped (\x1b,
 // \u202e) rather than acted on, and very long values are cut.
-func SafeText(s string) string {
-	const maxLen = 200
+func SafeText(s string) string { return escapeText(s, 200) }
+
+// escapeText writes control characters, bidi overrides, invisible format
+// characters and invalid UTF-8 as \xNN or \uNNNN escapes, and cuts the
+// value after maxRunes runes when maxRunes > 0. It is the one place a
+// provider's text is made inert for a terminal, Markdown, CSV or evidence.
+func escapeText(s string, maxRunes int) string {
+	if (maxRunes <= 0 || len(s) <= maxRunes) && utf8.ValidString(s) && !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
 	var b strings.Builder
 	n := 0
 	for i := 0; i < len(s); {
@@ -143,13 +151,15 @@ func SafeText(s string) string {
 			b.WriteRune(r)
 		}
 		i += size
-		if n++; n >= maxLen && i < len(s) {
+		if n++; maxRunes > 0 && n >= maxRunes && i < len(s) {
 			b.WriteString("…")
 			break
 		}
 	}
 	return b.String()
 }
+
+func unsafeRune(r rune) bool { return r < 0x20 || r == 0x7f || isBidiOrInvisible(r) }
 
 func isBidiOrInvisible(r rune) bool {
 	switch {

@@ -19,22 +19,7 @@ import (
 // evCommit commits one snapshot of src holding recs.
 func evCommit(t *testing.T, db *store.DB, src idsnap.Source, recs ...idsnap.Record) idsnap.Snapshot {
 	t.Helper()
-	ctx := context.Background()
-	st, err := db.Stage(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Abort()
-	for _, r := range recs {
-		if err := st.Put(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := st.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return commitSnapshot(t, db, src, recs...)
 }
 
 // evHistory builds a database with two Kinde pulls (a grant revoked, a

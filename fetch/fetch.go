@@ -36,3 +36,10 @@ type Check struct {
 type Doctor interface {
 	Doctor(ctx context.Context) []Check
 }
+
+// Tenanted is implemented by fetchers that learn which tenant they pulled
+// while pulling (ZITADEL's org, detected when org_id is not set), so the
+// snapshot and the evidence built on it can name it.
+type Tenanted interface {
+	Tenant() string
+}

@@ -249,6 +249,16 @@ func (s *Stage) duplicate(ctx context.Context, rows []row) error {
 	return fmt.Errorf("stage %s: constraint violated", s.src.Name)
 }
 
+// SetOrg names the tenant the pull read when the source's configuration
+// did not (ZITADEL's detected org); Commit stores it in the snapshot.
+func (s *Stage) SetOrg(org string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if org != "" {
+		s.src.OrgID = org
+	}
+}
+
 // Abort discards the pull. It is idempotent and safe after Commit.
 func (s *Stage) Abort() error {
 	s.mu.Lock()

@@ -142,6 +142,9 @@ func (a *app) pullSource(ctx context.Context, db *store.DB, spec sourceSpec, sp 
 		}
 		return pullResult{err: err, stats: cl.Stats()}
 	}
+	if t, ok := f.(fetch.Tenanted); ok {
+		st.SetOrg(t.Tenant())
+	}
 	sp.setState("committing")
 	snap, err := st.Commit(ctx)
 	if err != nil {

@@ -145,6 +145,11 @@ func TestPullAllSources(t *testing.T) {
 		if s.Provider != w.provider || s.Counts["user"] != w.users || (s.Counts["grant"] > 0) != w.grants {
 			t.Errorf("snapshot %s: provider %s, counts %v; want %s, %d users, grants %v", s.Source, s.Provider, s.Counts, w.provider, w.users, w.grants)
 		}
+		// zitadel-test sets no org_id: the org the fetcher detected is
+		// named in the snapshot, so evidence can say which tenant it read.
+		if s.Source == "zitadel-test" && s.Org != f.zitadel.Tenant.Orgs()[0].ID {
+			t.Errorf("snapshot zitadel-test: org %q, want the detected org %q", s.Org, f.zitadel.Tenant.Orgs()[0].ID)
+		}
 		if len(s.Digest) != 64 || len(s.ChainDigest) != 64 || s.TakenAt.IsZero() {
 			t.Errorf("snapshot %s: digest %q chain %q taken_at %v", s.Source, s.Digest, s.ChainDigest, s.TakenAt)
 		}

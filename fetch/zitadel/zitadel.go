@@ -49,9 +49,14 @@ type Fetcher struct {
 }
 
 var (
-	_ fetch.Fetcher = (*Fetcher)(nil)
-	_ fetch.Doctor  = (*Fetcher)(nil)
+	_ fetch.Fetcher  = (*Fetcher)(nil)
+	_ fetch.Doctor   = (*Fetcher)(nil)
+	_ fetch.Tenanted = (*Fetcher)(nil)
 )
+
+// Tenant is the id of the org the last Fetch read: org_id, or the org it
+// detected.
+func (f *Fetcher) Tenant() string { return f.org.ID }
 
 // New returns a fetcher for src, which needs instance_url and pat, and may
 // name org_id.

@@ -129,6 +129,10 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 		}
 		st := report.SourceState{Snapshot: p.Snapshot}
 		err := db.State(ctx, p.Snapshot.ID, func(r idsnap.Record) error {
+			// The review and its findings read normalized fields only; the
+			// provider's raw object would multiply the memory a large
+			// tenant's review holds.
+			r.Raw = nil
 			st.Records = append(st.Records, r)
 			return nil
 		})

@@ -180,15 +180,7 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 // the same snapshots the review lists, so each row names the findings that
 // apply to its principal and the reviewer sees why a row needs a decision.
 func (a *app) reviewFindings(ctx context.Context, cmd *cli.Command, states []report.SourceState) (*report.FindingsResult, error) {
-	c, err := a.loadConfig(cmd)
-	if err != nil {
-		return nil, err
-	}
-	fcfg, err := findingsConfig(c)
-	if err != nil {
-		return nil, err
-	}
-	pcfg, err := peopleConfig(c)
+	fcfg, pcfg, err := a.ruleConfigs(cmd)
 	if err != nil {
 		return nil, err
 	}

@@ -54,15 +54,7 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	fcfg, err := findingsConfig(c)
-	if err != nil {
-		return err
-	}
-	pcfg, err := peopleConfig(c)
+	fcfg, pcfg, err := a.ruleConfigs(cmd)
 	if err != nil {
 		return err
 	}
@@ -88,6 +80,21 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 		}
 	}
 	return nil
+}
+
+// ruleConfigs reads the config's [findings] and [people] tables: what
+// findings, people and the access review's findings column share.
+func (a *app) ruleConfigs(cmd *cli.Command) (report.FindingsConfig, report.PeopleConfig, error) {
+	c, err := a.loadConfig(cmd)
+	if err != nil {
+		return report.FindingsConfig{}, report.PeopleConfig{}, err
+	}
+	f, err := findingsConfig(c)
+	if err != nil {
+		return f, report.PeopleConfig{}, err
+	}
+	p, err := peopleConfig(c)
+	return f, p, err
 }
 
 // findingsConfig reads the [findings] table: the rules' parameters.

@@ -40,11 +40,7 @@ func (a *app) people(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.loadConfig(cmd)
-	if err != nil {
-		return err
-	}
-	pcfg, err := peopleConfig(c)
+	_, pcfg, err := a.ruleConfigs(cmd)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,9 @@
 package kinde_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,9 +13,9 @@ import (
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/fetchtest"
+	"github.com/idsnap/idsnap/fetch/internal/pulltest"
 	"github.com/idsnap/idsnap/fetch/kinde"
 	"github.com/idsnap/idsnap/fetch/kinde/kindetest"
-	"github.com/idsnap/idsnap/store"
 )
 
 // faultCase is one row of the fault matrix: a misbehaving server and what a
@@ -185,7 +183,7 @@ func TestFaultMatrix(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			snap, err := pullIntoStore(t, f, tc.during)
+			snap, err := pulltest.Pull(t, f, "kinde", onceFn(tc.during))
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("pull = %v, want recovery", err)
@@ -217,73 +215,17 @@ func TestFaultMatrix(t *testing.T) {
 			if err == nil {
 				t.Fatalf("pull succeeded, want an error containing %q", tc.want)
 			}
-			checkOneLine(t, err, tc.want)
+			pulltest.CheckError(t, err, tc.want, kindetest.DemoClientSecret, "Bearer")
 			t.Logf("error: %v", err)
 		})
 	}
 }
 
-// checkOneLine asserts an error is one line, contains want and shows no
-// secret.
-func checkOneLine(t *testing.T, err error, want string) {
-	t.Helper()
-	msg := err.Error()
-	if !strings.Contains(msg, want) {
-		t.Errorf("error = %q\n  want it to contain %q", msg, want)
-	}
-	if strings.ContainsAny(msg, "\r\n") {
-		t.Errorf("error is not one line: %q", msg)
-	}
-	if strings.Contains(msg, kindetest.DemoClientSecret) || strings.Contains(msg, "Bearer") {
-		t.Errorf("error shows a secret: %q", msg)
-	}
-}
-
-// pullIntoStore runs f into a real store Stage, as idsnap pull does:
-// commit on success, abort on error. After an error it checks that
-// nothing was committed and that the database still takes a pull.
-func pullIntoStore(t *testing.T, f fetch.Fetcher, during func()) (idsnap.Snapshot, error) {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "idsnap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	src := idsnap.Source{Name: "kinde-test", Provider: "kinde"}
-	st, err := db.Stage(ctx, src)
-	if err != nil {
-		t.Fatal(err)
+// onceFn makes a fault's mid-pull event happen at the first record only.
+func onceFn(f func()) func() {
+	if f == nil {
+		return nil
 	}
 	var once sync.Once
-	err = f.Fetch(ctx, func(ctx context.Context, r idsnap.Record) error {
-		if during != nil {
-			once.Do(during)
-		}
-		return st.Put(ctx, r)
-	})
-	if err != nil {
-		if aerr := st.Abort(); aerr != nil {
-			t.Errorf("Abort = %v", aerr)
-		}
-		snaps, serr := db.Snapshots(ctx, "")
-		if serr != nil || len(snaps) != 0 {
-			t.Errorf("after a failed pull: snapshots %v (%v), want none", snaps, serr)
-		}
-		// The aborted stage left nothing behind that blocks the next pull.
-		st2, serr := db.Stage(ctx, src)
-		if serr != nil {
-			t.Fatalf("Stage after Abort = %v", serr)
-		}
-		st2.Put(ctx, idsnap.Record{Kind: idsnap.KindUser, ID: "probe"})
-		if s, cerr := st2.Commit(ctx); cerr != nil || s.Counts[idsnap.KindUser] != 1 {
-			t.Errorf("commit after an aborted pull = %+v, %v; want 1 user", s.Counts, cerr)
-		}
-		return idsnap.Snapshot{}, err
-	}
-	snap, err := st.Commit(ctx)
-	if err != nil {
-		t.Fatalf("Commit = %v", err)
-	}
-	return snap, nil
+	return func() { once.Do(f) }
 }

@@ -1,11 +1,9 @@
 package ory_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,9 +12,9 @@ import (
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/fetchtest"
+	"github.com/idsnap/idsnap/fetch/internal/pulltest"
 	"github.com/idsnap/idsnap/fetch/ory"
 	"github.com/idsnap/idsnap/fetch/ory/orytest"
-	"github.com/idsnap/idsnap/store"
 )
 
 const listPath = "/admin/identities"
@@ -154,7 +152,7 @@ func TestFaultMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := 0
-			snap, err := pullIntoStore(t, f, func() {
+			snap, err := pulltest.Pull(t, f, "ory", func() {
 				if n++; n == 1 && tc.afterFirst {
 					for _, f := range tc.faults {
 						fs.Add(f)
@@ -180,60 +178,7 @@ func TestFaultMatrix(t *testing.T) {
 			if err == nil {
 				t.Fatalf("pull succeeded, want an error containing %q", tc.want)
 			}
-			msg := err.Error()
-			if !strings.Contains(msg, tc.want) {
-				t.Errorf("error = %q\n  want it to contain %q", msg, tc.want)
-			}
-			if strings.ContainsAny(msg, "\r\n") {
-				t.Errorf("error is not one line: %q", msg)
-			}
-			if tc.token != "" && strings.Contains(msg, tc.token.Reveal()) || strings.Contains(msg, "ory_apikey_good") {
-				t.Errorf("error shows the key: %q", msg)
-			}
+			pulltest.CheckError(t, err, tc.want, tc.token.Reveal(), "ory_apikey_good")
 		})
 	}
-}
-
-// pullIntoStore runs f into a real store Stage as idsnap pull does: commit
-// on success, abort on error. After an error it checks nothing was
-// committed and the next pull still commits. before runs ahead of each Put.
-func pullIntoStore(t *testing.T, f fetch.Fetcher, before func()) (idsnap.Snapshot, error) {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "idsnap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	src := idsnap.Source{Name: "ory", Provider: "ory"}
-	st, err := db.Stage(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = f.Fetch(ctx, func(ctx context.Context, r idsnap.Record) error {
-		before()
-		return st.Put(ctx, r)
-	})
-	if err != nil {
-		if aerr := st.Abort(); aerr != nil {
-			t.Errorf("Abort = %v", aerr)
-		}
-		if snaps, serr := db.Snapshots(ctx, ""); serr != nil || len(snaps) != 0 {
-			t.Errorf("after a failed pull: snapshots %v (%v), want none", snaps, serr)
-		}
-		st2, serr := db.Stage(ctx, src)
-		if serr != nil {
-			t.Fatalf("Stage after Abort = %v", serr)
-		}
-		st2.Put(ctx, idsnap.Record{Kind: idsnap.KindUser, ID: "probe"})
-		if s, cerr := st2.Commit(ctx); cerr != nil || s.Counts[idsnap.KindUser] != 1 {
-			t.Errorf("commit after an aborted pull = %+v, %v; want 1 user", s.Counts, cerr)
-		}
-		return idsnap.Snapshot{}, err
-	}
-	snap, err := st.Commit(ctx)
-	if err != nil {
-		t.Fatalf("Commit = %v", err)
-	}
-	return snap, nil
 }

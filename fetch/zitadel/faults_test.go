@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,9 +17,9 @@ import (
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/fetchtest"
+	"github.com/idsnap/idsnap/fetch/internal/pulltest"
 	"github.com/idsnap/idsnap/fetch/zitadel"
 	"github.com/idsnap/idsnap/fetch/zitadel/zitadeltest"
-	"github.com/idsnap/idsnap/store"
 )
 
 const (
@@ -220,7 +219,7 @@ func TestFaultMatrix(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			snap, err := pullIntoStore(t, f)
+			snap, err := pulltest.Pull(t, f, "zitadel", nil)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("pull = %v, want recovery", err)
@@ -244,56 +243,7 @@ func TestFaultMatrix(t *testing.T) {
 			if err == nil {
 				t.Fatalf("pull succeeded, want an error containing %q", tc.want)
 			}
-			msg := err.Error()
-			if !strings.Contains(msg, tc.want) {
-				t.Errorf("error = %q\n  want it to contain %q", msg, tc.want)
-			}
-			if strings.ContainsAny(msg, "\r\n") {
-				t.Errorf("error is not one line: %q", msg)
-			}
-			if strings.Contains(msg, pat.Reveal()) {
-				t.Errorf("error shows the PAT: %q", msg)
-			}
+			pulltest.CheckError(t, err, tc.want, pat.Reveal())
 		})
 	}
-}
-
-// pullIntoStore runs f into a real store Stage as idsnap pull does: commit
-// on success, abort on error. After an error it checks nothing was
-// committed and the next pull still commits.
-func pullIntoStore(t *testing.T, f fetch.Fetcher) (idsnap.Snapshot, error) {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "idsnap.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	src := idsnap.Source{Name: "zitadel", Provider: "zitadel"}
-	st, err := db.Stage(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err = f.Fetch(ctx, st.Put); err != nil {
-		if aerr := st.Abort(); aerr != nil {
-			t.Errorf("Abort = %v", aerr)
-		}
-		if snaps, serr := db.Snapshots(ctx, ""); serr != nil || len(snaps) != 0 {
-			t.Errorf("after a failed pull: snapshots %v (%v), want none", snaps, serr)
-		}
-		st2, serr := db.Stage(ctx, src)
-		if serr != nil {
-			t.Fatalf("Stage after Abort = %v", serr)
-		}
-		st2.Put(ctx, idsnap.Record{Kind: idsnap.KindUser, ID: "probe"})
-		if s, cerr := st2.Commit(ctx); cerr != nil || s.Counts[idsnap.KindUser] != 1 {
-			t.Errorf("commit after an aborted pull = %+v, %v; want 1 user", s.Counts, cerr)
-		}
-		return idsnap.Snapshot{}, err
-	}
-	snap, err := st.Commit(ctx)
-	if err != nil {
-		t.Fatalf("Commit = %v", err)
-	}
-	return snap, nil
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/fetchtest"
-	"github.com/idsnap/idsnap/fetch/internal/pulltest"
 	"github.com/idsnap/idsnap/fetch/kinde"
 	"github.com/idsnap/idsnap/fetch/kinde/kindetest"
+	"github.com/idsnap/idsnap/internal/pulltest"
 )
 
 // faultCase is one row of the fault matrix: a misbehaving server and what a

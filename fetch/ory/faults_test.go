@@ -12,9 +12,9 @@ import (
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/fetchtest"
-	"github.com/idsnap/idsnap/fetch/internal/pulltest"
 	"github.com/idsnap/idsnap/fetch/ory"
 	"github.com/idsnap/idsnap/fetch/ory/orytest"
+	"github.com/idsnap/idsnap/internal/pulltest"
 )
 
 const listPath = "/admin/identities"

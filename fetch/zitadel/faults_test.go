@@ -17,9 +17,9 @@ import (
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/fetchtest"
-	"github.com/idsnap/idsnap/fetch/internal/pulltest"
 	"github.com/idsnap/idsnap/fetch/zitadel"
 	"github.com/idsnap/idsnap/fetch/zitadel/zitadeltest"
+	"github.com/idsnap/idsnap/internal/pulltest"
 )
 
 const (

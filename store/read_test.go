@@ -12,9 +12,11 @@ import (
 )
 
 // queryPlan is EXPLAIN QUERY PLAN's detail lines for q.
-func queryPlan(t *testing.T, db *DB, q string, args ...any) []string {
+func queryPlan(t *testing.T, db interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string, args ...any) []string {
 	t.Helper()
-	rows, err := db.sql.Query("EXPLAIN QUERY PLAN "+q, args...)
+	rows, err := db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func TestReadPlans(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := queryPlan(t, db, tt.q, tt.args...)
+			plan := queryPlan(t, db.sql, tt.q, tt.args...)
 			joined := strings.Join(plan, "\n")
 			if !strings.Contains(joined, tt.want) {
 				t.Errorf("plan lacks %q:\n%s", tt.want, joined)

@@ -20,12 +20,20 @@ import (
 	"github.com/idsnap/idsnap"
 )
 
-// Stage collects one pull of one source. Records go to a TEMP table on the
-// Stage's own connection: no other connection can see it, and SQLite drops
-// it when the connection ends, so a crashed pull leaves nothing behind.
+// Stage collects one pull of one source, on a connection of its own.
+//
+// Records reach the snapshot's tables while the fetch still runs: the
+// Stage's writer takes SQLite's write lock as soon as it can (without
+// waiting for it) and from then on applies each batch to the interval
+// tables inside one open transaction, so the commit that follows the fetch
+// has little left to do. The snapshot row is inserted in that transaction
+// too; readers see none of it until Commit, and a crash or Abort rolls it
+// all back. Until the lock is free (another source of this process is
+// committing, or another process writes) batches wait in a TEMP table,
+// which no other connection sees and SQLite drops when the connection ends.
 //
 // Put canonicalizes and hashes in the caller's goroutine and hands full
-// batches to one writer goroutine, so preparing and inserting overlap.
+// batches to the writer goroutine, so preparing and writing overlap.
 type Stage struct {
 	db      *DB
 	src     idsnap.Source
@@ -44,9 +52,20 @@ type Stage struct {
 	cancel    context.CancelFunc
 	writerErr atomic.Pointer[error]
 
+	// The writer owns these until it has finished, then Commit does.
+	tx      *snapTx // non-nil while this Stage holds the write lock
+	waiting int     // rows in temp.batch not applied yet
+
 	mu   sync.Mutex
 	buf  []row
 	done bool // committed or aborted
+}
+
+// snapTx is the open write transaction of a Stage that holds the lock: the
+// snapshot row it inserted, whose counts and digests Commit fills in.
+type snapTx struct {
+	srcID, snapID int64
+	prevChain     string
 }
 
 type batch struct {
@@ -68,20 +87,25 @@ type row struct {
 
 const (
 	stageCols = 18
-	batchRows = 2048 // rows per staging transaction
+	batchRows = 2048 // rows per staging transaction and per applied batch
 	chunkRows = 128  // rows per multi-row INSERT
-	// WITHOUT ROWID, keyed by (kind, ext_id): the key refuses duplicates,
-	// the commit's comparison finds kind, id and hash in one seek, and the
-	// commit reads the stage in key order, so new versions are inserted in
-	// versions_key order (BENCHMARKS.md, "Store").
-	stageTable = `CREATE TEMP TABLE stage (
+	// temp.batch holds rows not yet applied to the interval tables, in
+	// arrival order; temp.seen holds every record's key and hash: its key
+	// refuses duplicates across batches, and Commit reads it for the
+	// digest and to find the versions that vanished.
+	batchTable = `CREATE TEMP TABLE batch (
 	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
 	last_sign_in INTEGER, sign_ins INTEGER, failed_sign_ins INTEGER,
 	principal_id TEXT, resource_id TEXT, entitlement_id TEXT, email TEXT,
 	email_verified INTEGER, username TEXT, name TEXT, status TEXT, type TEXT,
-	external_id TEXT, created_at TEXT, raw TEXT,
+	external_id TEXT, created_at TEXT, raw TEXT)`
+	seenTable = `CREATE TEMP TABLE seen (
+	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
 	PRIMARY KEY (kind, ext_id)) WITHOUT ROWID`
-	stageInsert = `INSERT INTO temp.stage VALUES `
+	batchInsert = `INSERT INTO temp.batch VALUES `
+	// The batch's rows are the last n of temp.batch: rowids count up from
+	// 1 since the table was last emptied.
+	seenInsert = `INSERT INTO temp.seen SELECT kind, ext_id, hash FROM temp.batch WHERE rowid > ?`
 )
 
 // Stage begins a pull of src. It uses only the source's name, provider,
@@ -97,11 +121,10 @@ func (db *DB) Stage(ctx context.Context, src idsnap.Source) (*Stage, error) {
 	s := &Stage{db: db, src: src, conn: conn, takenAt: db.now().UTC()}
 	err = conn.QueryRowContext(ctx, `SELECT coalesce(max(s.id), 0) FROM snapshots s
 		JOIN sources o ON o.id = s.source_id WHERE o.name = ?`, src.Name).Scan(&s.lastID)
-	if err == nil {
-		_, err = conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.stage")
-	}
-	if err == nil {
-		_, err = conn.ExecContext(ctx, stageTable)
+	for _, q := range []string{"DROP TABLE IF EXISTS temp.batch", "DROP TABLE IF EXISTS temp.seen", batchTable, seenTable} {
+		if err == nil {
+			_, err = conn.ExecContext(ctx, q)
+		}
 	}
 	if err == nil {
 		s.chunk, err = conn.PrepareContext(ctx, chunkSQL)
@@ -119,7 +142,7 @@ func (db *DB) Stage(ctx context.Context, src idsnap.Source) (*Stage, error) {
 	return s, nil
 }
 
-// writer inserts batches until the channel closes; after an error it only
+// writer writes batches until the channel closes; after an error it only
 // drains, and Put, Commit and Abort report the error.
 func (s *Stage) writer() {
 	defer close(s.written)
@@ -185,32 +208,50 @@ func (s *Stage) finish() error {
 	return nil
 }
 
-// flush writes rows in one transaction. Writing only to TEMP tables, a
-// plain BEGIN takes no lock on the database itself.
+// flush writes one batch to temp.batch and its keys to temp.seen, then
+// applies what waits there when this Stage holds (or can take at once) the
+// write lock. Before the lock is held, each batch is its own transaction
+// on TEMP tables only, which takes no lock on the database.
 func (s *Stage) flush(ctx context.Context, rows []row) error {
-	c := s.conn
-	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
-		return s.db.dbError("stage "+s.src.Name, err)
-	}
-	if err := s.insert(ctx, rows); err != nil {
-		c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
-			return s.duplicate(ctx, rows)
+	c, op := s.conn, "stage "+s.src.Name
+	if s.tx == nil {
+		if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+			return s.db.dbError(op, err)
 		}
-		return s.db.dbError("stage "+s.src.Name, err)
 	}
-	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
-		c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		return s.db.dbError("stage "+s.src.Name, err)
+	err := s.insert(ctx, rows)
+	if err == nil {
+		_, err = c.ExecContext(ctx, seenInsert, s.waiting)
+		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
+			err = s.duplicate(ctx, rows)
+		}
 	}
-	return nil
+	if s.tx == nil {
+		if err == nil {
+			_, err = c.ExecContext(ctx, "COMMIT")
+		}
+		if err != nil {
+			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+			return s.db.dbError(op, err)
+		}
+	}
+	if err != nil {
+		return s.db.dbError(op, err)
+	}
+	s.waiting += len(rows)
+	if s.tx == nil {
+		if err := s.lock(ctx, false); err != nil || s.tx == nil {
+			return err
+		}
+	}
+	return s.apply(ctx)
 }
 
 var chunkSQL, oneSQL = insertSQL(chunkRows), insertSQL(1)
 
 func insertSQL(n int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", stageCols), ",") + ")"
-	return stageInsert + strings.TrimSuffix(strings.Repeat(one+",", n), ",")
+	return batchInsert + strings.TrimSuffix(strings.Repeat(one+",", n), ",")
 }
 
 func (s *Stage) insert(ctx context.Context, rows []row) error {
@@ -240,13 +281,13 @@ func (s *Stage) duplicate(ctx context.Context, rows []row) error {
 	for _, r := range rows {
 		k := [2]any{r.kind, r.id}
 		var one int
-		err := s.conn.QueryRowContext(ctx, "SELECT 1 FROM temp.stage WHERE kind = ? AND ext_id = ?", r.kind, r.id).Scan(&one)
+		err := s.conn.QueryRowContext(ctx, "SELECT 1 FROM temp.seen WHERE kind = ? AND ext_id = ?", r.kind, r.id).Scan(&one)
 		if seen[k] || err == nil {
-			return fmt.Errorf("stage %s: duplicate %s %q", s.src.Name, kindOf(r.kind), r.id)
+			return fmt.Errorf("duplicate %s %q", kindOf(r.kind), r.id)
 		}
 		seen[k] = true
 	}
-	return fmt.Errorf("stage %s: constraint violated", s.src.Name)
+	return errors.New("constraint violated")
 }
 
 // SetOrg names the tenant the pull read when the source's configuration
@@ -272,12 +313,18 @@ func (s *Stage) Abort() error {
 	return s.release()
 }
 
-// release drops the staging table and hands the connection back.
+// release rolls back a write transaction still open, drops the TEMP
+// tables and hands the connection back.
 func (s *Stage) release() error {
 	s.cancel()
 	s.chunk.Close()
 	s.one.Close()
-	_, err := s.conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS temp.stage")
+	ctx := context.Background()
+	s.unlock(ctx, "ROLLBACK")
+	_, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.batch")
+	if err == nil {
+		_, err = s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.seen")
+	}
 	if cerr := s.conn.Close(); err == nil {
 		err = cerr
 	}

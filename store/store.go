@@ -44,6 +44,12 @@ type DB struct {
 	sql  *sql.DB
 	path string
 	now  func() time.Time
+	// writeTurn is held by the one Stage of this process that holds
+	// SQLite's write lock (from its first applied batch to its commit). A
+	// Stage that finds it taken stages on and waits for it only at Commit,
+	// so sources pulled together commit in turn without waiting out the
+	// busy timeout on each other.
+	writeTurn chan struct{}
 }
 
 // Open opens the database at path, creating it (mode 0600) when absent and
@@ -63,7 +69,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// rather than database/sql's default of two idle connections, so an
 	// export walking many snapshot pairs does not start each cold.
 	db.SetMaxIdleConns(4)
-	d := &DB{sql: db, path: path, now: time.Now}
+	d := &DB{sql: db, path: path, now: time.Now, writeTurn: make(chan struct{}, 1)}
 	if err := d.migrate(ctx, idsnap.Schema, upgrades); err != nil {
 		db.Close()
 		return nil, err

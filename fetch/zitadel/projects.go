@@ -17,6 +17,23 @@ type apiProject struct {
 	State   string  `json:"state"`
 }
 
+// read is the fast path of decode (scan.go).
+func (p *apiProject) read(b []byte) bool {
+	return members(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "id":
+			return str(v, &p.ID)
+		case "details":
+			return readDetails(v, &p.Details)
+		case "name":
+			return str(v, &p.Name)
+		case "state":
+			return str(v, &p.State)
+		}
+		return other(k, "id", "details", "name", "state")
+	})
+}
+
 // projects lists the org's own projects as resources and returns their ids.
 // Projects granted to the org by another org are not listed: their roles
 // and grants belong to the other org (PROVIDERS.md §4 ZITADEL 4).
@@ -40,8 +57,8 @@ func (f *Fetcher) projects(ctx context.Context, emit fetch.Emit) ([]string, erro
 }
 
 func (f *Fetcher) projectRecord(raw json.RawMessage) (idsnap.Record, string, error) {
-	var p apiProject
-	if err := json.Unmarshal(raw, &p); err != nil {
+	p, err := decode[apiProject](raw)
+	if err != nil {
 		return idsnap.Record{}, "", err
 	}
 	if err := f.checkOwner("project", p.ID, p.Details.ResourceOwner); err != nil {
@@ -54,7 +71,6 @@ func (f *Fetcher) projectRecord(raw json.RawMessage) (idsnap.Record, string, err
 	case "PROJECT_STATE_INACTIVE":
 		r.Status = idsnap.StatusInactive
 	}
-	var err error
 	r.Raw, err = clean(raw, noiseFilter, noise)
 	return r, p.ID, err
 }

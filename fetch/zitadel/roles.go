@@ -15,14 +15,27 @@ type apiRole struct {
 	Details details `json:"details"`
 }
 
+// read is the fast path of decode (scan.go).
+func (ro *apiRole) read(b []byte) bool {
+	return members(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "key":
+			return str(v, &ro.Key)
+		case "details":
+			return readDetails(v, &ro.Details)
+		}
+		return other(k, "key", "details")
+	})
+}
+
 // roles lists a project's roles as entitlements: id "<project id>:<key>",
 // name the key; display name and group stay in Raw, with the project id.
 // https://zitadel.com/docs/apis/resources/mgmt/management-service-list-project-roles
 func (f *Fetcher) roles(ctx context.Context, projectID string, emit fetch.Emit) error {
 	s := search{what: "list roles of project " + projectID, path: "/management/v1/projects/" + projectID + "/roles/_search"}
 	parse := func(raw json.RawMessage) (idsnap.Record, string, error) {
-		var ro apiRole
-		if err := json.Unmarshal(raw, &ro); err != nil {
+		ro, err := decode[apiRole](raw)
+		if err != nil {
 			return idsnap.Record{}, "", err
 		}
 		if err := f.checkOwner("role of project "+projectID, ro.Key, ro.Details.ResourceOwner); err != nil {
@@ -30,7 +43,6 @@ func (f *Fetcher) roles(ctx context.Context, projectID string, emit fetch.Emit) 
 		}
 		r := idsnap.Record{Kind: idsnap.KindEntitlement, ID: idsnap.EntitlementID(projectID, ro.Key),
 			ResourceID: projectID, Name: ro.Key, CreatedAt: parseTime(ro.Details.CreationDate)}
-		var err error
 		r.Raw, err = clean(raw, noiseFilter, noise, rawjson.Member{Key: "projectId", Value: rawjson.String(projectID)})
 		return r, ro.Key, err
 	}

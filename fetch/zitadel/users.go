@@ -12,24 +12,101 @@ import (
 // apiUser is the part of a zitadel.user.v1.User idsnap normalizes; the
 // whole object goes to Raw.
 type apiUser struct {
-	ID       string  `json:"id"`
-	Details  details `json:"details"`
-	State    string  `json:"state"`
-	UserName string  `json:"userName"`
-	Human    *struct {
-		Profile struct {
-			DisplayName string `json:"displayName"`
-			FirstName   string `json:"firstName"`
-			LastName    string `json:"lastName"`
-		} `json:"profile"`
-		Email struct {
-			Email           string `json:"email"`
-			IsEmailVerified bool   `json:"isEmailVerified"` // omitted when false
-		} `json:"email"`
-	} `json:"human"`
-	Machine *struct {
-		Name string `json:"name"`
-	} `json:"machine"`
+	ID       string      `json:"id"`
+	Details  details     `json:"details"`
+	State    string      `json:"state"`
+	UserName string      `json:"userName"`
+	Human    *apiHuman   `json:"human"`
+	Machine  *apiMachine `json:"machine"`
+}
+
+type apiHuman struct {
+	Profile struct {
+		DisplayName string `json:"displayName"`
+		FirstName   string `json:"firstName"`
+		LastName    string `json:"lastName"`
+	} `json:"profile"`
+	Email struct {
+		Email           string `json:"email"`
+		IsEmailVerified bool   `json:"isEmailVerified"` // omitted when false
+	} `json:"email"`
+}
+
+type apiMachine struct {
+	Name string `json:"name"`
+}
+
+// read is the fast path of decode (scan.go): it decodes a user as
+// json.Unmarshal does, or reports false for what it leaves to it.
+func (u *apiUser) read(b []byte) bool {
+	return members(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "id":
+			return str(v, &u.ID)
+		case "details":
+			return readDetails(v, &u.Details)
+		case "state":
+			return str(v, &u.State)
+		case "userName":
+			return str(v, &u.UserName)
+		case "human":
+			if isNull(v) {
+				u.Human = nil
+				return true
+			}
+			if u.Human == nil {
+				u.Human = new(apiHuman)
+			}
+			return u.Human.read(v)
+		case "machine":
+			if isNull(v) {
+				u.Machine = nil
+				return true
+			}
+			if u.Machine == nil {
+				u.Machine = new(apiMachine)
+			}
+			return object(v, func(k, v []byte) bool {
+				if string(k) == "name" {
+					return str(v, &u.Machine.Name)
+				}
+				return other(k, "name")
+			})
+		}
+		return other(k, "id", "details", "state", "userName", "human", "machine")
+	})
+}
+
+func (h *apiHuman) read(b []byte) bool {
+	return members(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "profile":
+			p := &h.Profile
+			return object(v, func(k, v []byte) bool {
+				switch string(k) {
+				case "displayName":
+					return str(v, &p.DisplayName)
+				case "firstName":
+					return str(v, &p.FirstName)
+				case "lastName":
+					return str(v, &p.LastName)
+				}
+				return other(k, "displayName", "firstName", "lastName")
+			})
+		case "email":
+			e := &h.Email
+			return object(v, func(k, v []byte) bool {
+				switch string(k) {
+				case "email":
+					return str(v, &e.Email)
+				case "isEmailVerified":
+					return boolean(v, &e.IsEmailVerified)
+				}
+				return other(k, "email", "isEmailVerified")
+			})
+		}
+		return other(k, "profile", "email")
+	})
 }
 
 // userStatus maps USER_STATE_* onto idsnap's statuses:
@@ -72,8 +149,8 @@ func (f *Fetcher) users(ctx context.Context, emit fetch.Emit) error {
 }
 
 func (f *Fetcher) userRecord(raw json.RawMessage) (idsnap.Record, string, error) {
-	var u apiUser
-	if err := json.Unmarshal(raw, &u); err != nil {
+	u, err := decode[apiUser](raw)
+	if err != nil {
 		return idsnap.Record{}, "", err
 	}
 	if err := f.checkOwner("user", u.ID, u.Details.ResourceOwner); err != nil {
@@ -95,7 +172,6 @@ func (f *Fetcher) userRecord(raw json.RawMessage) (idsnap.Record, string, error)
 		r.Type = idsnap.AccountMachine
 		r.Name = u.Machine.Name
 	}
-	var err error
 	// ZITADEL v1 exposes no sign-in data: Activity stays nil.
 	r.Raw, err = clean(raw, noiseFilter, noise)
 	return r, u.ID, err

@@ -126,8 +126,11 @@ func (w *walker) space() {
 func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 	w.i++ // '{'
 	w.out = append(w.out, '{')
-	var keys [][]byte // for the duplicate check
-	n := 0            // members written
+	// For the duplicate check; most objects fit the array, which stays on
+	// the stack (a growing slice here was a quarter of a pull's allocations).
+	var buf [16][]byte
+	keys := buf[:0]
+	n := 0 // members written
 	for {
 		w.space()
 		switch w.s[w.i] {

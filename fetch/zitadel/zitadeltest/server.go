@@ -404,12 +404,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *request) {
 	}
 	h.t.mu.Lock()
 	defer h.t.mu.Unlock()
-	var users []*User
-	for _, u := range h.t.users {
-		if u.OrgID == r.org.ID {
-			users = append(users, u)
-		}
-	}
+	users := h.t.usersOf(r.org.ID)
 	var key func(*User) string
 	switch lr.SortingColumn {
 	case "USER_FIELD_NAME_USER_NAME":
@@ -430,7 +425,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *request) {
 		slices.Reverse(users)
 	}
 	lo, hi := p.cut(len(users))
-	var res []userJSON
+	res := make([]userJSON, 0, hi-lo) // omitempty drops it when empty, as nil
 	for _, u := range users[lo:hi] {
 		res = append(res, h.toUser(u))
 	}
@@ -554,9 +549,9 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 	}
 	h.t.mu.Lock()
 	defer h.t.mu.Unlock()
-	projects := make(map[string]*project)
+	projects := make(map[string]*project) // the org's, of projectIdQuery if any
 	for _, pr := range h.t.projects {
-		if pr.OrgID == r.org.ID {
+		if pr.OrgID == r.org.ID && (projectID == "" || pr.ID == projectID) {
 			projects[pr.ID] = pr
 		}
 	}
@@ -571,7 +566,7 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 		}
 	}
 	lo, hi := p.cut(len(gs))
-	var res []grantJSON
+	res := make([]grantJSON, 0, hi-lo)
 	for _, g := range gs[lo:hi] {
 		u, pr := h.t.userIdx[g.UserID], projects[g.ProjectID]
 		uo := h.t.org(u.OrgID)

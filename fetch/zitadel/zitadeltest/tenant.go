@@ -122,6 +122,10 @@ type Tenant struct {
 	// the first per-project listing after a change: a listing per project
 	// then reads its own grants, not every grant of the org.
 	byProject map[string][]*Grant
+	// orgUsers is the users of each org in id order, built by the first
+	// listing after a user was added or removed: a page of users then
+	// costs its own rows, not a pass over every user of the instance.
+	orgUsers map[string][]*User
 }
 
 // NewTenant returns an instance with one org named name (domain
@@ -200,6 +204,7 @@ func (t *Tenant) AddUser(u User) string {
 	u.Changed = u.Created
 	t.users = append(t.users, &u) // ids grow, so id order holds
 	t.userIdx[u.ID] = &u
+	t.orgUsers = nil
 	return u.ID
 }
 
@@ -212,6 +217,18 @@ func (t *Tenant) user(id string) (int, *User) {
 	return i, u
 }
 
+// usersOf returns the org's users in id order; the caller must not change
+// the slice.
+func (t *Tenant) usersOf(orgID string) []*User {
+	if t.orgUsers == nil {
+		t.orgUsers = make(map[string][]*User)
+		for _, u := range t.users {
+			t.orgUsers[u.OrgID] = append(t.orgUsers[u.OrgID], u)
+		}
+	}
+	return t.orgUsers[orgID]
+}
+
 // touchUser marks u changed by one event.
 func (t *Tenant) touchUser(u *User) { u.Sequence, u.Changed = t.tick() }
 
@@ -222,6 +239,7 @@ func (t *Tenant) RemoveUser(id string) {
 	i, _ := t.user(id)
 	t.users = slices.Delete(t.users, i, i+1)
 	delete(t.userIdx, id)
+	t.orgUsers = nil
 	t.dropGrants(func(g *Grant) bool { return g.UserID == id })
 }
 

@@ -12,6 +12,7 @@ for target in \
 	./fetch/ory:FuzzDecode \
 	./fetch/ory:FuzzParseLink \
 	./fetch/zitadel:FuzzDecode \
+	./fetch/zitadel:FuzzReaders \
 	./report:FuzzParseWhen \
 	./cmd/idsnap:FuzzConfig; do
 	pkg="${target%%:*}"

@@ -198,19 +198,23 @@ func (s *Stage) apply(ctx context.Context) error {
 // The order matters: once changed versions are closed, a key with a
 // current version is exactly an unchanged record. Every key is new to this
 // snapshot (temp.seen refused duplicates), so a version starting at :new
-// is one this batch inserted. CROSS JOIN keeps the batch the outer loop:
+// is one this batch inserted.
+//
+// OR ROLLBACK spares each statement a journal of the pages it changes,
+// kept to undo just that statement should a constraint fail: a failure
+// ends the whole pull anyway. CROSS JOIN keeps the batch the outer loop:
 // temp.batch has no statistics, and the planner would otherwise scan the
 // source's whole index once and the batch for every entry.
 var applySQL = []string{
 	// Close the current versions whose attributes changed. The covering
 	// versions_key seek reads no table rows.
-	`UPDATE versions SET valid_to = :new WHERE id IN (
+	`UPDATE OR ROLLBACK versions SET valid_to = :new WHERE id IN (
 		SELECT v.id FROM temp.batch b CROSS JOIN versions v INDEXED BY versions_key
 			ON v.source_id = :src AND v.kind = b.kind AND v.ext_id = b.ext_id
 		WHERE v.valid_to IS NULL AND v.hash != b.hash)`,
 	// Insert the new versions: every record without a current one, in key
 	// order so the index inserts of one batch are near each other.
-	`INSERT INTO versions (source_id, kind, ext_id, valid_from, hash, principal_id, resource_id,
+	`INSERT OR ROLLBACK INTO versions (source_id, kind, ext_id, valid_from, hash, principal_id, resource_id,
 		entitlement_id, email, email_verified, username, name, status, type, external_id, created_at, raw)
 	SELECT :src, kind, ext_id, :new, hash, principal_id, resource_id,
 		entitlement_id, email, email_verified, username, name, status, type, external_id, created_at, raw
@@ -223,7 +227,7 @@ var applySQL = []string{
 	// snapshot inserted has no row yet, so it needs no lookup; a continuing
 	// one is compared with its latest row in one seek (descending on the
 	// primary key), not a max() subquery and a second seek to that row.
-	`INSERT INTO activity (version_id, valid_from, last_sign_in, sign_ins, failed_sign_ins)
+	`INSERT OR ROLLBACK INTO activity (version_id, valid_from, last_sign_in, sign_ins, failed_sign_ins)
 	SELECT v.id, :new, b.last_sign_in, b.sign_ins, b.failed_sign_ins
 	FROM temp.batch b CROSS JOIN versions v
 		ON v.source_id = :src AND v.kind = b.kind AND v.ext_id = b.ext_id AND v.valid_to IS NULL

@@ -102,10 +102,11 @@ const (
 	seenTable = `CREATE TEMP TABLE seen (
 	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
 	PRIMARY KEY (kind, ext_id)) WITHOUT ROWID`
-	batchInsert = `INSERT INTO temp.batch VALUES `
+	batchInsert = `INSERT OR ROLLBACK INTO temp.batch VALUES `
+	// OR ROLLBACK as in applySQL: a duplicate ends the pull.
 	// The batch's rows are the last n of temp.batch: rowids count up from
 	// 1 since the table was last emptied.
-	seenInsert = `INSERT INTO temp.seen SELECT kind, ext_id, hash FROM temp.batch WHERE rowid > ?`
+	seenInsert = `INSERT OR ROLLBACK INTO temp.seen SELECT kind, ext_id, hash FROM temp.batch WHERE rowid > ?`
 )
 
 // Stage begins a pull of src. It uses only the source's name, provider,

@@ -141,6 +141,12 @@ type Request struct {
 	Body any
 	// Token, when not empty, is sent as a bearer token.
 	Token idsnap.Secret
+	// GotHeader, when set, gets the headers of each 2xx answer as soon as
+	// they arrive, before the body is read: a listing whose next page is
+	// named in a header (Link) can ask for it meanwhile. A try whose body
+	// then fails is retried, so it may be called more than once; the
+	// response Do returns has the headers that count.
+	GotHeader func(http.Header)
 }
 
 // Do sends r, retrying on 429 (after the provider's reset header), 5xx and
@@ -223,6 +229,9 @@ func (c *Client) once(ctx context.Context, r Request, body []byte) (*http.Respon
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
+	if r.GotHeader != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		r.GotHeader(resp.Header)
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxBody+1))
 	c.bytes.Add(int64(len(data)))
 	c.log.Debug("request", "method", r.Method, "path", req.URL.Path, "status", resp.StatusCode, "bytes", len(data), "elapsed", time.Since(start).Round(time.Millisecond))

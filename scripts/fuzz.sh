@@ -11,6 +11,7 @@ for target in \
 	./fetch/kinde:FuzzDecode \
 	./fetch/ory:FuzzDecode \
 	./fetch/ory:FuzzParseLink \
+	./fetch/ory:FuzzItems \
 	./fetch/zitadel:FuzzDecode \
 	./fetch/zitadel:FuzzReaders \
 	./report:FuzzParseWhen \

@@ -2,7 +2,11 @@ package ory_test
 
 import (
 	"context"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,5 +39,41 @@ func TestLookahead(t *testing.T) {
 	}
 	if n := srv.Faults.Count(listPath); n != 3 {
 		t.Errorf("%d list requests for 3 pages", n)
+	}
+}
+
+// TestLookaheadOnHeaders: the next page is asked for as soon as the
+// headers naming it are in, before the body of the current page.
+func TestLookaheadOnHeaders(t *testing.T) {
+	fake := orytest.NewHandler(orytest.Generate(7, 1200), orytest.Config{})
+	second := make(chan struct{})
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch requests.Add(1) {
+		case 1:
+			// Page 1's headers now, its body once page 2 has been asked for.
+			rec := httptest.NewRecorder()
+			fake.ServeHTTP(rec, r)
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			w.(http.Flusher).Flush()
+			select {
+			case <-second:
+			case <-time.After(10 * time.Second):
+				t.Error("page 2 was not asked for while page 1's body was held back")
+			}
+			w.Write(rec.Body.Bytes())
+		case 2:
+			close(second)
+			fallthrough
+		default:
+			fake.ServeHTTP(w, r)
+		}
+	}))
+	defer srv.Close()
+	f, _ := newFetcher(t, srv.URL, "")
+	recs := mustPull(t, f)
+	if len(recs) != 1200 {
+		t.Errorf("pulled %d identities, want 1200", len(recs))
 	}
 }

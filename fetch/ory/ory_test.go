@@ -585,3 +585,23 @@ func BenchmarkPull(b *testing.B) {
 	}
 	b.ReportMetric(float64(10_000*b.N)/b.Elapsed().Seconds(), "identities/s")
 }
+
+// BenchmarkPullLatency pulls 10k identities with 20 ms a request, as
+// idsnap-bench does, into a sink that discards. Keyset pages are
+// sequential, so the floor is requests × latency; "×path" is the pull's
+// wall time over that floor.
+func BenchmarkPullLatency(b *testing.B) {
+	const latency = 20 * time.Millisecond
+	srv := orytest.NewServer(orytest.Generate(1, 10_000), orytest.Config{})
+	defer srv.Close()
+	srv.Faults.Latency = latency
+	f, _ := newFetcher(b, srv.URL, "")
+	before := srv.Faults.Count(listPath)
+	for b.Loop() {
+		if err := f.Fetch(context.Background(), func(context.Context, idsnap.Record) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reqs := srv.Faults.Count(listPath) - before
+	b.ReportMetric(b.Elapsed().Seconds()/(float64(reqs)*latency.Seconds()), "×path")
+}

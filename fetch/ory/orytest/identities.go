@@ -1,7 +1,6 @@
 package orytest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -101,12 +100,7 @@ func (h *handler) listIdentities(w http.ResponseWriter, r *http.Request) {
 		}
 		page = append(page, p)
 	}
-	body, err := h.encode(page)
 	h.t.mu.RUnlock()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Internal Server Error", "An internal server error occurred, please contact the system administrator", err.Error())
-		return
-	}
 
 	// Link: the request's query re-encoded (sorted) with page_size and
 	// page_token set, path-relative, comma-joined without a space.
@@ -118,7 +112,7 @@ func (h *handler) listIdentities(w http.ResponseWriter, r *http.Request) {
 		link += ",</admin/identities?" + q.Encode() + `>; rel="next"`
 	}
 	w.Header().Set("Link", link)
-	writeJSON(w, r, body)
+	h.writeList(w, r, page)
 }
 
 // filter is the predicate of the one filter the query may carry.
@@ -174,14 +168,9 @@ func (h *handler) legacyPage(w http.ResponseWriter, r *http.Request, q url.Value
 			all = append(all, p)
 		}
 	}
+	h.t.mu.RUnlock()
 	total := len(all)
 	from, to := min(pageNo*perPage, total), min((pageNo+1)*perPage, total)
-	body, err := h.encode(all[from:to])
-	h.t.mu.RUnlock()
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Internal Server Error", "An internal server error occurred, please contact the system administrator", err.Error())
-		return
-	}
 	last := max(0, (total+perPage-1)/perPage-1)
 	ref := func(n int) string { return fmt.Sprintf("</admin/identities?page=%d&per_page=%d>", n, perPage) }
 	var links []string
@@ -201,7 +190,7 @@ func (h *handler) legacyPage(w http.ResponseWriter, r *http.Request, q url.Value
 		w.Header().Set("Link", strings.Join(links, ","))
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(total))
-	writeJSON(w, r, body)
+	h.writeList(w, r, all[from:to])
 }
 
 // wireIdentity is the identity as Kratos writes it, field order included.
@@ -270,25 +259,55 @@ func (h *handler) wire(p *Identity) wireIdentity {
 	return w
 }
 
-// encode writes a page as one compact JSON array and a newline, as Go's
-// json.Encoder in Kratos does.
-func (h *handler) encode(page []*Identity) ([]byte, error) {
-	list := make([]wireIdentity, len(page))
+// writeList writes a page as Kratos does: one compact JSON array and a
+// newline (its json.Encoder), chunked when large. It streams: the headers
+// go out once the first stretch is encoded, not after all of a page, so a
+// client that reads the next link from the headers waits for the latency
+// and not for the fake encoding 500 identities as well.
+//
+// The page is encoded without the tenant's lock: stored identities are
+// never changed in place (updates copy), so the page keeps what it read.
+// A page that cannot be encoded (traits set to something that is not
+// JSON) fails with a 500 when that shows before the answer has started,
+// and with a cut connection after, so a client never takes half a page
+// for a page.
+func (h *handler) writeList(w http.ResponseWriter, r *http.Request, page []*Identity) {
+	const stretch = 32 << 10
+	started := false
+	write := func(b []byte) {
+		if !started {
+			w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		if r.Method != http.MethodHead {
+			w.Write(b)
+		}
+	}
+	buf := make([]byte, 0, stretch+4<<10)
+	buf = append(buf, '[')
 	for i, p := range page {
-		list[i] = h.wire(p)
+		b, err := json.Marshal(h.wire(p))
+		if err != nil {
+			if started {
+				panic(http.ErrAbortHandler)
+			}
+			w.Header().Del("Link")
+			w.Header().Del("X-Total-Count")
+			writeError(w, http.StatusInternalServerError, "Internal Server Error", "An internal server error occurred, please contact the system administrator", err.Error())
+			return
+		}
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, b...)
+		if len(buf) >= stretch {
+			write(buf)
+			buf = buf[:0]
+		}
 	}
-	var b bytes.Buffer
-	err := json.NewEncoder(&b).Encode(list)
-	return b.Bytes(), err
-}
-
-func writeJSON(w http.ResponseWriter, r *http.Request, body []byte) {
-	w.Header().Set("Cache-Control", "private, no-cache, no-store, must-revalidate")
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
+	write(append(buf, ']', '\n'))
 }
 
 // writeError writes the herodot error envelope Kratos answers with.

@@ -474,3 +474,17 @@ func TestServerFaults(t *testing.T) {
 		t.Errorf("Count = %d, want 2", got)
 	}
 }
+
+// TestUnencodable: a page the fake cannot encode (traits that are not
+// JSON) is a 500 with the error envelope, not a partial page.
+func TestUnencodable(t *testing.T) {
+	tenant := orytest.NewTenant(1)
+	tenant.AddIdentity(orytest.Identity{Traits: json.RawMessage(`{"email":`)})
+	resp := get(t, orytest.NewHandler(tenant, orytest.Config{}), "GET", "/admin/identities")
+	if b := body(t, resp); resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(b), `"code":500`) {
+		t.Errorf("GET = %d %s, want 500 with the error envelope", resp.StatusCode, b)
+	}
+	if l := resp.Header.Get("Link"); l != "" {
+		t.Errorf("Link %q on an error", l)
+	}
+}

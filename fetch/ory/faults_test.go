@@ -151,9 +151,9 @@ func TestFaultMatrix(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := 0
+			var n atomic.Int64
 			snap, err := pulltest.Pull(t, f, "ory", func() {
-				if n++; n == 1 && tc.afterFirst {
+				if n.Add(1) == 1 && tc.afterFirst {
 					for _, f := range tc.faults {
 						fs.Add(f)
 					}

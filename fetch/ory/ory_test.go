@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -367,9 +368,9 @@ func TestRecover(t *testing.T) {
 			defer srv.Close()
 			f, s := newFetcher(t, srv.URL, "")
 			// Let page one through, fail page two.
-			n := 0
+			var n atomic.Int64
 			err := f.Fetch(context.Background(), func(context.Context, idsnap.Record) error {
-				if n++; n == 1 {
+				if n.Add(1) == 1 {
 					fault := tt.fault
 					fault.Path = "/admin/identities"
 					srv.Faults.Add(fault)
@@ -379,8 +380,8 @@ func TestRecover(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Fetch = %v, want recovery", err)
 			}
-			if n != 1200 {
-				t.Errorf("emitted %d records, want 1200", n)
+			if n.Load() != 1200 {
+				t.Errorf("emitted %d records, want 1200", n.Load())
 			}
 			waits := s.all()
 			if tt.transparent && len(waits) == 0 {
@@ -402,9 +403,9 @@ func TestFailedPullIsAnError(t *testing.T) {
 	srv := orytest.NewServer(orytest.Generate(3, 1200), orytest.Config{})
 	defer srv.Close()
 	f, _ := newFetcher(t, srv.URL, "")
-	n := 0
+	var emitted atomic.Int64
 	err := f.Fetch(context.Background(), func(context.Context, idsnap.Record) error {
-		if n++; n == 1 {
+		if emitted.Add(1) == 1 {
 			srv.Faults.Add(fetchtest.Fault{Path: "/admin/identities", Status: 500, Header: http.Header{"Content-Type": {"application/json"}},
 				Body: `{"error":{"code":500,"status":"Internal Server Error","message":"An internal server error occurred, please contact the system administrator"}}`})
 		}
@@ -416,7 +417,7 @@ func TestFailedPullIsAnError(t *testing.T) {
 	}
 	// The fault is planned while the first page is emitted; the second
 	// page, asked for ahead, may already have been answered.
-	if n != 500 && n != 1000 {
+	if n := emitted.Load(); n != 500 && n != 1000 {
 		t.Errorf("emitted %d records before the error, want the first page's 500, or 1000 with the second page asked for ahead", n)
 	}
 
@@ -575,12 +576,12 @@ func BenchmarkPull(b *testing.B) {
 	f, _ := newFetcher(b, srv.URL, "")
 	b.ReportAllocs()
 	for b.Loop() {
-		n := 0
-		if err := f.Fetch(context.Background(), func(context.Context, idsnap.Record) error { n++; return nil }); err != nil {
+		var n atomic.Int64
+		if err := f.Fetch(context.Background(), func(context.Context, idsnap.Record) error { n.Add(1); return nil }); err != nil {
 			b.Fatal(err)
 		}
-		if n != 10_000 {
-			b.Fatalf("pulled %d", n)
+		if n.Load() != 10_000 {
+			b.Fatalf("pulled %d", n.Load())
 		}
 	}
 	b.ReportMetric(float64(10_000*b.N)/b.Elapsed().Seconds(), "identities/s")

@@ -177,6 +177,67 @@ func TestConcurrentPullOfOneSource(t *testing.T) {
 	}
 }
 
+// Two sources staged at once in one process: the first to fill a batch
+// holds the write lock and applies as it goes; the other keeps its batches
+// in its TEMP table, and its Commit waits for the first to finish, then
+// applies them all. Readers see neither snapshot before its commit.
+func TestStagesTakeTurns(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	other := idsnap.Source{Name: "zitadel", Provider: "zitadel"}
+	pull(t, db, other, users(10, "old"))
+	a, _ := db.Stage(ctx, testSource)
+	b, _ := db.Stage(ctx, other)
+	n := 2*batchRows + 5
+	for _, r := range users(n, "a") {
+		if err := a.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The first batch went to a's writer, which takes the lock at once.
+	for deadline := time.Now().Add(10 * time.Second); len(db.writeTurn) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	for _, r := range users(n, "b") {
+		if err := b.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed := make(chan idsnap.Snapshot)
+	go func() {
+		snap, err := b.Commit(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		committed <- snap
+	}()
+	select {
+	case <-committed:
+		t.Fatal("the second stage committed while the first held the write lock")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if snaps, _ := db.Snapshots(ctx, ""); len(snaps) != 1 {
+		t.Errorf("readers see %d snapshots before either commit, want 1", len(snaps))
+	}
+	sa, err := a.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb := <-committed
+	if sb.ID <= sa.ID {
+		t.Errorf("snapshot ids %d then %d: want them in commit order", sa.ID, sb.ID)
+	}
+	for _, s := range []idsnap.Snapshot{sa, sb} {
+		got := state(t, db, s.ID)
+		if len(got) != n || s.Counts[idsnap.KindUser] != int64(n) {
+			t.Errorf("snapshot %d of %s: %d records, counts %v; want %d", s.ID, s.Source, len(got), s.Counts, n)
+		}
+	}
+	if got := state(t, db, sb.ID); got[0].Name != "User b" {
+		t.Errorf("%s's state = %q, want its own records", other.Name, got[0].Name)
+	}
+}
+
 func TestSnapshotsAndChain(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)

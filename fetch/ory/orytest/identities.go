@@ -259,6 +259,18 @@ func (h *handler) wire(p *Identity) wireIdentity {
 	return w
 }
 
+// encode is p as the Admin API writes it, encoded.
+func (h *handler) encode(p *Identity) ([]byte, error) {
+	if b, ok := h.encoded.Load(p); ok {
+		return b.([]byte), nil
+	}
+	b, err := json.Marshal(h.wire(p))
+	if err == nil {
+		h.encoded.Store(p, b)
+	}
+	return b, err
+}
+
 // writeList writes a page as Kratos does: one compact JSON array and a
 // newline (its json.Encoder), chunked when large. It streams: the headers
 // go out once the first stretch is encoded, not after all of a page, so a
@@ -288,7 +300,7 @@ func (h *handler) writeList(w http.ResponseWriter, r *http.Request, page []*Iden
 	buf := make([]byte, 0, stretch+4<<10)
 	buf = append(buf, '[')
 	for i, p := range page {
-		b, err := json.Marshal(h.wire(p))
+		b, err := h.encode(p)
 		if err != nil {
 			if started {
 				panic(http.ErrAbortHandler)

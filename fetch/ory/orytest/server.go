@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 
 	"github.com/idsnap/idsnap/fetch/fetchtest"
 )
@@ -42,6 +43,12 @@ type handler struct {
 	t         *Tenant
 	cfg       Config
 	schemaURL string // base64url("default"), as Kratos names its schema URL
+	// encoded keeps each stored identity's wire JSON (*Identity → []byte).
+	// Stored identities are never changed in place (an update stores a
+	// copy), so the bytes stay right; encoding is then paid once per
+	// version, as a server's cost, rather than on every page of every
+	// pull by a fake that shares the client's CPU.
+	encoded sync.Map
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

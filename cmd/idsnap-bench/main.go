@@ -4,7 +4,7 @@
 // machine moves both and the ratio stays meaningful. BENCHMARKS.md says
 // what each figure means and records a full run.
 //
-//	go run ./cmd/idsnap-bench [-scale small|full] [-only pull,commit,diff,storage,rss,report]
+//	go run ./cmd/idsnap-bench [-scale small|full] [-only pull,commit,diff,storage,rss,report] [-providers kinde,ory,zitadel]
 package main
 
 import (
@@ -66,6 +66,8 @@ type bench struct {
 	out  io.Writer
 	figs []figure
 	db1M string // the database the rss part pulled, for the report part
+	// providers the pull part pulls; nil: all of them
+	providers []string
 }
 
 func (b *bench) add(f figure) {
@@ -94,6 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", "", "scratch directory (default: a new temporary directory, removed at the end)")
 	keep := fs.Bool("keep", false, "keep the scratch directory")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
+	providers := fs.String("providers", "kinde,ory,zitadel", "comma-separated providers the pull part pulls")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -109,7 +112,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	b := &bench{sc: sc, dir: *dir, out: stdout}
+	b := &bench{sc: sc, dir: *dir, out: stdout, providers: strings.Split(*providers, ",")}
+	for _, p := range b.providers {
+		if !slices.Contains(pullProviders, p) {
+			fmt.Fprintf(stderr, "idsnap-bench: -providers %q: providers are %s\n", p, strings.Join(pullProviders, ","))
+			return 2
+		}
+	}
 	if b.dir == "" {
 		d, err := os.MkdirTemp("", "idsnap-bench-")
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,13 +37,20 @@ const (
 // (fetch and commit) with the critical path: the requests that must be
 // sequential given the fetcher's concurrency, times the latency.
 func (b *bench) pulls(ctx context.Context) error {
-	for _, pull := range []func(context.Context) error{b.pullKinde, b.pullOry, b.pullZitadel} {
-		if err := pull(ctx); err != nil {
+	pulls := map[string]func(context.Context) error{"kinde": b.pullKinde, "ory": b.pullOry, "zitadel": b.pullZitadel}
+	for _, p := range pullProviders {
+		if b.providers != nil && !slices.Contains(b.providers, p) {
+			continue
+		}
+		if err := pulls[p](ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// pullProviders are the providers the pull part knows, in its order.
+var pullProviders = []string{"kinde", "ory", "zitadel"}
 
 func (b *bench) pullKinde(ctx context.Context) error {
 	sc, lat := b.sc, b.sc.latency

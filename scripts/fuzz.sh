@@ -12,6 +12,7 @@ for target in \
 	./fetch/ory:FuzzDecode \
 	./fetch/ory:FuzzParseLink \
 	./fetch/ory:FuzzItems \
+	./fetch/ory:FuzzIdentityReader \
 	./fetch/zitadel:FuzzDecode \
 	./fetch/zitadel:FuzzReaders \
 	./report:FuzzParseWhen \

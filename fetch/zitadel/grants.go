@@ -7,6 +7,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
@@ -20,24 +21,24 @@ type apiGrant struct {
 	ProjectID string   `json:"projectId"`
 }
 
-// read is the fast path of decode (scan.go).
+// read is the fast path of jsonscan.Decode.
 func (g *apiGrant) read(b []byte) bool {
-	return members(b, func(k, v []byte) bool {
+	return jsonscan.Members(b, func(k, v []byte) bool {
 		switch string(k) {
 		case "id":
-			return str(v, &g.ID)
+			return jsonscan.String(v, &g.ID)
 		case "details":
 			return readDetails(v, &g.Details)
 		case "roleKeys":
-			return strs(v, &g.RoleKeys)
+			return jsonscan.Strings(v, &g.RoleKeys)
 		case "state":
-			return str(v, &g.State)
+			return jsonscan.String(v, &g.State)
 		case "userId":
-			return str(v, &g.UserID)
+			return jsonscan.String(v, &g.UserID)
 		case "projectId":
-			return str(v, &g.ProjectID)
+			return jsonscan.String(v, &g.ProjectID)
 		}
-		return other(k, "id", "details", "roleKeys", "state", "userId", "projectId")
+		return jsonscan.Other(k, "id", "details", "roleKeys", "state", "userId", "projectId")
 	})
 }
 
@@ -69,7 +70,7 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 		seen = make(map[string]bool) // record ids: one grant per user and project, but be sure
 	)
 	parse := func(raw json.RawMessage) (apiGrantRaw, string, error) {
-		g, err := decode[apiGrant](raw)
+		g, err := jsonscan.Decode(raw, (*apiGrant).read)
 		if err != nil {
 			return apiGrantRaw{}, "", err
 		}

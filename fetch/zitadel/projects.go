@@ -7,6 +7,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 )
 
 // apiProject is the part of a zitadel.project.v1.Project idsnap normalizes.
@@ -17,20 +18,20 @@ type apiProject struct {
 	State   string  `json:"state"`
 }
 
-// read is the fast path of decode (scan.go).
+// read is the fast path of jsonscan.Decode.
 func (p *apiProject) read(b []byte) bool {
-	return members(b, func(k, v []byte) bool {
+	return jsonscan.Members(b, func(k, v []byte) bool {
 		switch string(k) {
 		case "id":
-			return str(v, &p.ID)
+			return jsonscan.String(v, &p.ID)
 		case "details":
 			return readDetails(v, &p.Details)
 		case "name":
-			return str(v, &p.Name)
+			return jsonscan.String(v, &p.Name)
 		case "state":
-			return str(v, &p.State)
+			return jsonscan.String(v, &p.State)
 		}
-		return other(k, "id", "details", "name", "state")
+		return jsonscan.Other(k, "id", "details", "name", "state")
 	})
 }
 
@@ -57,7 +58,7 @@ func (f *Fetcher) projects(ctx context.Context, emit fetch.Emit) ([]string, erro
 }
 
 func (f *Fetcher) projectRecord(raw json.RawMessage) (idsnap.Record, string, error) {
-	p, err := decode[apiProject](raw)
+	p, err := jsonscan.Decode(raw, (*apiProject).read)
 	if err != nil {
 		return idsnap.Record{}, "", err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
@@ -15,16 +16,16 @@ type apiRole struct {
 	Details details `json:"details"`
 }
 
-// read is the fast path of decode (scan.go).
+// read is the fast path of jsonscan.Decode.
 func (ro *apiRole) read(b []byte) bool {
-	return members(b, func(k, v []byte) bool {
+	return jsonscan.Members(b, func(k, v []byte) bool {
 		switch string(k) {
 		case "key":
-			return str(v, &ro.Key)
+			return jsonscan.String(v, &ro.Key)
 		case "details":
 			return readDetails(v, &ro.Details)
 		}
-		return other(k, "key", "details")
+		return jsonscan.Other(k, "key", "details")
 	})
 }
 
@@ -34,7 +35,7 @@ func (ro *apiRole) read(b []byte) bool {
 func (f *Fetcher) roles(ctx context.Context, projectID string, emit fetch.Emit) error {
 	s := search{what: "list roles of project " + projectID, path: "/management/v1/projects/" + projectID + "/roles/_search"}
 	parse := func(raw json.RawMessage) (idsnap.Record, string, error) {
-		ro, err := decode[apiRole](raw)
+		ro, err := jsonscan.Decode(raw, (*apiRole).read)
 		if err != nil {
 			return idsnap.Record{}, "", err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 )
 
 // apiUser is the part of a zitadel.user.v1.User idsnap normalizes; the
@@ -36,21 +37,21 @@ type apiMachine struct {
 	Name string `json:"name"`
 }
 
-// read is the fast path of decode (scan.go): it decodes a user as
+// read is the fast path of jsonscan.Decode: it decodes a user as
 // json.Unmarshal does, or reports false for what it leaves to it.
 func (u *apiUser) read(b []byte) bool {
-	return members(b, func(k, v []byte) bool {
+	return jsonscan.Members(b, func(k, v []byte) bool {
 		switch string(k) {
 		case "id":
-			return str(v, &u.ID)
+			return jsonscan.String(v, &u.ID)
 		case "details":
 			return readDetails(v, &u.Details)
 		case "state":
-			return str(v, &u.State)
+			return jsonscan.String(v, &u.State)
 		case "userName":
-			return str(v, &u.UserName)
+			return jsonscan.String(v, &u.UserName)
 		case "human":
-			if isNull(v) {
+			if jsonscan.IsNull(v) {
 				u.Human = nil
 				return true
 			}
@@ -59,53 +60,53 @@ func (u *apiUser) read(b []byte) bool {
 			}
 			return u.Human.read(v)
 		case "machine":
-			if isNull(v) {
+			if jsonscan.IsNull(v) {
 				u.Machine = nil
 				return true
 			}
 			if u.Machine == nil {
 				u.Machine = new(apiMachine)
 			}
-			return object(v, func(k, v []byte) bool {
+			return jsonscan.Object(v, func(k, v []byte) bool {
 				if string(k) == "name" {
-					return str(v, &u.Machine.Name)
+					return jsonscan.String(v, &u.Machine.Name)
 				}
-				return other(k, "name")
+				return jsonscan.Other(k, "name")
 			})
 		}
-		return other(k, "id", "details", "state", "userName", "human", "machine")
+		return jsonscan.Other(k, "id", "details", "state", "userName", "human", "machine")
 	})
 }
 
 func (h *apiHuman) read(b []byte) bool {
-	return members(b, func(k, v []byte) bool {
+	return jsonscan.Members(b, func(k, v []byte) bool {
 		switch string(k) {
 		case "profile":
 			p := &h.Profile
-			return object(v, func(k, v []byte) bool {
+			return jsonscan.Object(v, func(k, v []byte) bool {
 				switch string(k) {
 				case "displayName":
-					return str(v, &p.DisplayName)
+					return jsonscan.String(v, &p.DisplayName)
 				case "firstName":
-					return str(v, &p.FirstName)
+					return jsonscan.String(v, &p.FirstName)
 				case "lastName":
-					return str(v, &p.LastName)
+					return jsonscan.String(v, &p.LastName)
 				}
-				return other(k, "displayName", "firstName", "lastName")
+				return jsonscan.Other(k, "displayName", "firstName", "lastName")
 			})
 		case "email":
 			e := &h.Email
-			return object(v, func(k, v []byte) bool {
+			return jsonscan.Object(v, func(k, v []byte) bool {
 				switch string(k) {
 				case "email":
-					return str(v, &e.Email)
+					return jsonscan.String(v, &e.Email)
 				case "isEmailVerified":
-					return boolean(v, &e.IsEmailVerified)
+					return jsonscan.Bool(v, &e.IsEmailVerified)
 				}
-				return other(k, "email", "isEmailVerified")
+				return jsonscan.Other(k, "email", "isEmailVerified")
 			})
 		}
-		return other(k, "profile", "email")
+		return jsonscan.Other(k, "profile", "email")
 	})
 }
 
@@ -149,7 +150,7 @@ func (f *Fetcher) users(ctx context.Context, emit fetch.Emit) error {
 }
 
 func (f *Fetcher) userRecord(raw json.RawMessage) (idsnap.Record, string, error) {
-	u, err := decode[apiUser](raw)
+	u, err := jsonscan.Decode(raw, (*apiUser).read)
 	if err != nil {
 		return idsnap.Record{}, "", err
 	}

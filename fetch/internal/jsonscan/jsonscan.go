@@ -1,0 +1,280 @@
+// Package jsonscan reads the objects of a page without encoding/json,
+// whose json.Unmarshal of each item cost more CPU than any other step of
+// a pull: it validated the item again (the page it came from had just
+// been validated) and matched every key by reflection.
+//
+// A fetcher writes a read method per type out of these primitives. They
+// take the items providers send: exact keys, the expected type for each
+// value. On anything else (a key with escapes, or one json.Unmarshal
+// would fold onto a field, a value of another type) they report false and
+// Decode hands the item to json.Unmarshal, so results and errors stay
+// those of encoding/json. The input must be valid JSON: the readers skip
+// values without checking them.
+package jsonscan
+
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
+
+// Decode reads raw with read, or with json.Unmarshal where read declines
+// (returns false), into a fresh T: what read filled before declining is
+// dropped.
+func Decode[T any](raw []byte, read func(*T, []byte) bool) (T, error) {
+	var v T
+	if read(&v, raw) {
+		return v, nil
+	}
+	var w T
+	err := json.Unmarshal(raw, &w)
+	return w, err
+}
+
+// Members calls member with the key and the value of each member of the
+// object b, in order; key is as sent, without escapes. It returns false
+// when b is not an object of plain keys, or when member returns false.
+func Members(b []byte, member func(key, val []byte) bool) bool {
+	i := Space(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = Space(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return Space(b, i+1) == len(b)
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		end, escaped, _ := StringEnd(b, i)
+		if end < 0 || escaped {
+			return false
+		}
+		key := b[i+1 : end-1]
+		i = Space(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = Space(b, i+1)
+		end = ValueEnd(b, i)
+		if end < 0 || !member(key, b[i:end]) {
+			return false
+		}
+		next, closed, ok := after(b, end, '}')
+		if !ok || closed {
+			return ok
+		}
+		i = next
+	}
+}
+
+// Elements calls elem with each element of the array b, in order. It
+// returns false when b is not an array, or when elem returns false.
+func Elements(b []byte, elem func(val []byte) bool) bool {
+	i := Space(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return false
+	}
+	i = Space(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return Space(b, i+1) == len(b)
+	}
+	for {
+		end := ValueEnd(b, i)
+		if end < 0 || !elem(b[i:end]) {
+			return false
+		}
+		next, closed, ok := after(b, end, ']')
+		if !ok || closed {
+			return ok
+		}
+		i = next
+	}
+}
+
+// after reads what follows a member or element that ends at end: a comma
+// (next is where the following one starts) or close, which must end b.
+// ok is false for anything else.
+func after(b []byte, end int, close byte) (next int, closed, ok bool) {
+	i := Space(b, end)
+	if i >= len(b) {
+		return 0, false, false
+	}
+	switch b[i] {
+	case ',':
+		return Space(b, i+1), false, true
+	case close:
+		return 0, true, Space(b, i+1) == len(b)
+	}
+	return 0, false, false
+}
+
+// Space returns the index of the first byte at or after i that is not
+// JSON white space.
+func Space(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// StringEnd returns the index after the string that starts at b[i] (-1
+// when it does not end), whether it has escapes, and whether it has bytes
+// outside ASCII.
+func StringEnd(b []byte, i int) (end int, escaped, wide bool) {
+	for i++; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, escaped, wide
+		case c == '\\':
+			escaped = true
+			i++
+		case c >= 0x80:
+			wide = true
+		}
+	}
+	return -1, escaped, wide
+}
+
+// ValueEnd returns the index after the value that starts at b[i], -1 when
+// it does not end.
+func ValueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		end, _, _ := StringEnd(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end, _, _ := StringEnd(b, i)
+				if end < 0 {
+					return -1
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return -1
+	}
+	for ; i < len(b); i++ { // a number or a literal
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
+}
+
+// String reads a string value into s as json.Unmarshal does; null leaves
+// s.
+func String(v []byte, s *string) bool {
+	switch {
+	case IsNull(v):
+		return true
+	case len(v) < 2 || v[0] != '"':
+		return false
+	}
+	// Without escapes and with valid UTF-8 (json.Unmarshal replaces
+	// invalid bytes) a string's bytes are its value.
+	if end, escaped, wide := StringEnd(v, 0); end == len(v) && !escaped && (!wide || utf8.Valid(v[1:end-1])) {
+		*s = string(v[1 : end-1])
+		return true
+	}
+	return json.Unmarshal(v, s) == nil
+}
+
+// Bool reads true or false into p; null leaves p.
+func Bool(v []byte, p *bool) bool {
+	switch string(v) {
+	case "true":
+		*p = true
+	case "false":
+		*p = false
+	case "null":
+	default:
+		return false
+	}
+	return true
+}
+
+// Strings reads an array of strings into p; null sets p to nil, as
+// json.Unmarshal does. A null element is left to json.Unmarshal.
+func Strings(v []byte, p *[]string) bool {
+	if IsNull(v) {
+		*p = nil
+		return true
+	}
+	out := (*p)[:0]
+	ok := Elements(v, func(e []byte) bool {
+		var s string
+		if IsNull(e) || !String(e, &s) {
+			return false
+		}
+		out = append(out, s)
+		return true
+	})
+	if !ok {
+		return false
+	}
+	if len(out) == 0 {
+		out = []string{} // json.Unmarshal makes a new empty slice for []
+	}
+	*p = out
+	return true
+}
+
+// Object reads an object value with Members; null leaves it.
+func Object(v []byte, member func(key, val []byte) bool) bool {
+	return IsNull(v) || Members(v, member)
+}
+
+// IsNull says whether the value v is null.
+func IsNull(v []byte) bool { return string(v) == "null" }
+
+// Other says whether key, matching none of the fields a reader takes,
+// may be skipped: json.Unmarshal matches keys case-insensitively, so a
+// key that folds onto one of fields (or has bytes whose folding the
+// readers do not mirror) is left to it.
+func Other(key []byte, fields ...string) bool {
+	for _, c := range key {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	for _, f := range fields {
+		if equalFold(key, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFold is bytes.EqualFold for an ASCII key.
+func equalFold(key []byte, f string) bool {
+	if len(key) != len(f) {
+		return false
+	}
+	for i := range key {
+		a, b := key[i], f[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
+}

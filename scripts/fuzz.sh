@@ -20,8 +20,24 @@ for target in \
 	pkg="${target%%:*}"
 	name="${target#*:}"
 	echo "fuzz $pkg $name (${secs}s)"
-	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "${secs}s"; then
-		status=1
+	corpus="$pkg/testdata/fuzz/$name"
+	before=$(ls "$corpus" 2>/dev/null | wc -l)
+	out=$(mktemp)
+	if ! go test "$pkg" -run '^$' -fuzz "^${name}\$" -fuzztime "${secs}s" 2>&1 | tee "$out" | grep -v '^fuzz: elapsed'; then
+		:
 	fi
+	if grep -q '^FAIL' "$out"; then
+		after=$(ls "$corpus" 2>/dev/null | wc -l)
+		# Go 1.26's fuzz coordinator can report "context deadline
+		# exceeded" as -fuzztime runs out while a worker is mid-input
+		# (golang/go#75804, fixed in Go 1.27): no input failed, none is
+		# written. Only a failure that wrote its input counts.
+		if [ "$after" -eq "$before" ] && grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written' "$out"; then
+			echo "fuzz $pkg $name: the fuzztime deadline race of golang/go#75804, no failing input; ignored"
+		else
+			status=1
+		fi
+	fi
+	rm -f "$out"
 done
 exit "$status"

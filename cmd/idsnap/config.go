@@ -136,17 +136,22 @@ func (a *app) loadConfig(cmd *cli.Command) (*config, error) {
 	return c, nil
 }
 
+// controlEscaper writes line breaks and tabs in a message as Go escapes.
+var controlEscaper = strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`)
+
 // parseConfig parses and checks a config file. It reads no files and no
 // environment: secrets are resolved later.
 func parseConfig(data []byte) (*config, error) {
 	var fc fileConfig
 	md, err := toml.Decode(string(data), &fc)
 	if err != nil {
+		// The parser quotes the text it choked on, newlines and all; an
+		// error stays on one line.
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("line %d: %s", pe.Position.Line, pe.Message)
+			return nil, fmt.Errorf("line %d: %s", pe.Position.Line, controlEscaper.Replace(pe.Message))
 		}
-		return nil, err
+		return nil, errors.New(controlEscaper.Replace(err.Error()))
 	}
 	c := &config{md: md, tables: map[string]toml.Primitive{}}
 	if md.IsDefined("findings") {

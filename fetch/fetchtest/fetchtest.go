@@ -167,3 +167,9 @@ func (t *truncWriter) Write(p []byte) (int, error) {
 	_, err := t.ResponseWriter.Write(p)
 	return n, err
 }
+
+// AnswerTimeout is the per-request timeout of fault tests in which stalled
+// requests time out and the retries then answer. The answering requests must
+// finish within it under -race on a loaded two-core machine: at one second
+// they did not (a 1,200-user page), and the test failed by the clock.
+const AnswerTimeout = 3 * time.Second

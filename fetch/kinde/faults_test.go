@@ -125,14 +125,14 @@ func TestFaultMatrix(t *testing.T) {
 		{name: "connection reset burst", fault: func(fs *fetchtest.Faults) { fs.Add(fetchtest.Fault{Path: "/api/v1/users", Times: 3, Hijack: true}) }},
 		{name: "connection reset for good", fault: func(fs *fetchtest.Faults) { fs.Add(fetchtest.Fault{Path: "/api/v1/users", Hijack: true}) },
 			opts: fetch.Options{MaxAttempts: 3}, want: "list users: GET /api/v1/users: EOF (the server closed the connection without answering; pull again later, or check any proxy in front of the API)"},
-		{name: "timeouts then answers", opts: fetch.Options{Timeout: time.Second},
+		{name: "timeouts then answers", opts: fetch.Options{Timeout: fetchtest.AnswerTimeout},
 			fault: func(fs *fetchtest.Faults) {
 				fs.Add(fetchtest.Fault{Path: "/api/v1/users", Times: 2, Delay: time.Minute})
 			}},
 		{name: "timeouts for good", opts: fetch.Options{Timeout: 50 * time.Millisecond, MaxAttempts: 3},
 			fault: func(fs *fetchtest.Faults) { fs.Add(fetchtest.Fault{Path: "/api/v1/users", Delay: time.Minute}) },
 			want:  "request timed out: context deadline exceeded"},
-		{name: "slow-loris body then answers", opts: fetch.Options{Timeout: time.Second}, wrap: slowLoris("/api/v1/users", 2)},
+		{name: "slow-loris body then answers", opts: fetch.Options{Timeout: fetchtest.AnswerTimeout}, wrap: slowLoris("/api/v1/users", 2)},
 		{name: "slow-loris body for good", opts: fetch.Options{Timeout: 50 * time.Millisecond, MaxAttempts: 3}, wrap: slowLoris("/api/v1/users", 0),
 			want: "request timed out"},
 		{name: "truncated JSON", fault: func(fs *fetchtest.Faults) { fs.Add(fetchtest.Fault{Path: "/api/v1/users", Times: 1, Truncate: 100}) },

@@ -30,6 +30,17 @@ type AccessPrincipal struct {
 	Email  string        `json:"email"`
 	Name   string        `json:"name"`
 	Status idsnap.Status `json:"status"`
+
+	// The rest is what the access review shows beside the above.
+
+	// Listed: the snapshot lists the user; false for the holder of a grant
+	// it does not list, known by id alone.
+	Listed        bool               `json:"-"`
+	Username      string             `json:"-"`
+	EmailVerified *bool              `json:"-"`
+	Type          idsnap.AccountType `json:"-"`
+	CreatedAt     time.Time          `json:"-"`
+	Activity      *idsnap.Activity   `json:"-"`
 }
 
 // AccessJoin turns one snapshot's state into grant rows. It relies on
@@ -46,6 +57,7 @@ type AccessJoin struct {
 	users        map[string]AccessPrincipal
 	resources    map[string]string // id → name, only those the filter keeps
 	entitlements map[string]string // id → name
+	held         map[string]bool   // principals with a row
 }
 
 // NewAccessJoin joins the state of snapshot of source. principal and
@@ -54,6 +66,7 @@ func NewAccessJoin(source string, snapshot int64, principal, resource string) *A
 	return &AccessJoin{
 		source: source, snapshot: snapshot, principal: principal, resource: resource,
 		users: map[string]AccessPrincipal{}, resources: map[string]string{}, entitlements: map[string]string{},
+		held: map[string]bool{},
 	}
 }
 
@@ -64,7 +77,8 @@ func (j *AccessJoin) Add(r idsnap.Record) (AccessRow, bool) {
 	case idsnap.KindUser:
 		if j.principal == "" || r.ID == j.principal ||
 			(r.Email != "" && strings.EqualFold(r.Email, j.principal)) || (r.Username != "" && strings.EqualFold(r.Username, j.principal)) {
-			j.users[r.ID] = AccessPrincipal{ID: r.ID, Email: r.Email, Name: r.Name, Status: r.Status}
+			j.users[r.ID] = AccessPrincipal{ID: r.ID, Email: r.Email, Name: r.Name, Status: r.Status,
+				Listed: true, Username: r.Username, EmailVerified: r.EmailVerified, Type: r.Type, CreatedAt: r.CreatedAt, Activity: r.Activity}
 		}
 	case idsnap.KindResource:
 		if j.resource == "" || r.ID == j.resource || strings.EqualFold(r.Name, j.resource) {
@@ -89,9 +103,12 @@ func (j *AccessJoin) Add(r idsnap.Record) (AccessRow, bool) {
 			return AccessRow{}, false
 		}
 		entName, ok := j.entitlements[r.EntitlementID]
-		if !ok {
+		if !ok || entName == "" {
+			// The entitlement's key, as a provider names it: a Kinde role
+			// org:role:admin is "admin", as its entitlement record says.
 			entName = r.EntitlementID[strings.LastIndexByte(r.EntitlementID, ':')+1:]
 		}
+		j.held[p.ID] = true
 		return AccessRow{
 			Source: j.source, Snapshot: j.snapshot, Principal: p,
 			Resource:    idsnap.Ref{ID: r.ResourceID, Name: resName},
@@ -102,10 +119,18 @@ func (j *AccessJoin) Add(r idsnap.Record) (AccessRow, bool) {
 	return AccessRow{}, false
 }
 
-// AccessAt is the snapshot a source's access is read from.
-type AccessAt struct {
-	Source string
-	Endpoint
+// Unheld lists, by id, the principals the filter kept that held no grant
+// the filter kept: the access review gives each a row of its own. Call it
+// after the last record.
+func (j *AccessJoin) Unheld() []AccessPrincipal {
+	var out []AccessPrincipal
+	for id, p := range j.users {
+		if !j.held[id] {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b AccessPrincipal) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // AccessWriter renders access rows as they come. CSV and JSON stream, so a
@@ -125,25 +150,25 @@ type AccessWriter struct {
 // NewAccessWriter starts output: the snapshots read (at) and the sources
 // that had none (skipped) come first, in every format. loc is the zone for
 // times in table, csv and markdown; nil is UTC.
-func NewAccessWriter(w io.Writer, f Format, at []AccessAt, skipped []Skipped, loc *time.Location) (*AccessWriter, error) {
+func NewAccessWriter(w io.Writer, f Format, at []Point, skipped []Skipped, loc *time.Location) (*AccessWriter, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	at = slices.Clone(at)
-	slices.SortFunc(at, func(a, b AccessAt) int { return strings.Compare(a.Source, b.Source) })
+	slices.SortFunc(at, func(a, b Point) int { return strings.Compare(a.Snapshot.Source, b.Snapshot.Source) })
 	aw := &AccessWriter{w: w, f: f, loc: loc, taken: map[string]string{}}
 	for _, a := range at {
-		aw.taken[a.Source] = a.TakenAt.In(loc).Format(time.RFC3339)
+		aw.taken[a.Snapshot.Source] = a.Snapshot.TakenAt.In(loc).Format(time.RFC3339)
 	}
 	switch f {
 	case FormatJSON:
-		m := map[string]Endpoint{}
+		m := map[string]Point{}
 		for _, a := range at {
-			m[a.Source] = a.Endpoint
+			m[a.Snapshot.Source] = a
 		}
 		head := struct {
-			At      map[string]Endpoint `json:"at"`
-			Skipped []Skipped           `json:"skipped,omitempty"`
+			At      map[string]Point `json:"at"`
+			Skipped []Skipped        `json:"skipped,omitempty"`
 		}{m, skipped}
 		b, err := indentJSON(head, "")
 		if err != nil {
@@ -159,7 +184,7 @@ func NewAccessWriter(w io.Writer, f Format, at []AccessAt, skipped []Skipped, lo
 			"resource_id", "resource_name", "entitlement_id", "entitlement_name", "grant_status"})
 	case FormatTable, FormatMarkdown, "":
 		for _, a := range at {
-			l := fmt.Sprintf("%s: as of #%d (%s)", a.Source, a.ID, a.TakenAt.In(loc).Format(time.RFC3339))
+			l := fmt.Sprintf("%s: as of #%d (%s)", a.Snapshot.Source, a.Snapshot.ID, a.Snapshot.TakenAt.In(loc).Format(time.RFC3339))
 			if a.Earliest {
 				l += "; no snapshot that old, its earliest stands in"
 			}
@@ -235,7 +260,7 @@ func (aw *AccessWriter) Write(r AccessRow) error {
 		cells := []string{r.Source, strconv.FormatInt(r.Snapshot, 10), aw.taken[r.Source], r.Principal.ID, r.Principal.Email, r.Principal.Name,
 			string(r.Principal.Status), r.Resource.ID, r.Resource.Name, r.Entitlement.ID, r.Entitlement.Name, string(r.GrantStatus)}
 		for i, c := range cells {
-			cells[i] = SafeCSV(safeCell(c))
+			cells[i] = SafeCSV(Escape(c))
 		}
 		aw.err = aw.csv.Write(cells)
 	default:

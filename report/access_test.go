@@ -32,7 +32,7 @@ func fixtureState() []idsnap.Record {
 func renderAccess(t testing.TB, f Format, principal, resource string) string {
 	t.Helper()
 	var buf bytes.Buffer
-	at := []AccessAt{{Source: "zitadel", Endpoint: Endpoint{ID: 6, TakenAt: t1}}}
+	at := []Point{{Snapshot: idsnap.Snapshot{ID: 6, Source: "zitadel", TakenAt: t1}}}
 	aw, err := NewAccessWriter(&buf, f, at, []Skipped{{Source: "kinde", Reason: "no snapshot at or before 2026-11-02T09:00:00Z"}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +64,8 @@ func TestAccessGolden(t *testing.T) {
 }
 
 type accessDoc struct {
-	At      map[string]Endpoint `json:"at"`
-	Skipped []Skipped           `json:"skipped"`
+	At      map[string]Point `json:"at"`
+	Skipped []Skipped        `json:"skipped"`
 	Grants  []struct {
 		Source      string          `json:"source"`
 		Snapshot    int64           `json:"snapshot"`
@@ -104,7 +104,7 @@ func TestAccessFilters(t *testing.T) {
 			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
 				t.Errorf("grants = %v, want %v", got, tt.want)
 			}
-			if doc.At["zitadel"].ID != 6 || len(doc.Skipped) != 1 {
+			if doc.At["zitadel"].Snapshot.ID != 6 || len(doc.Skipped) != 1 {
 				t.Errorf("at = %+v skipped = %+v, want zitadel #6 and kinde skipped", doc.At, doc.Skipped)
 			}
 		})

@@ -15,25 +15,11 @@ import (
 	"github.com/idsnap/idsnap"
 )
 
-// Endpoint is one end of a comparison in one source: the exact snapshot.
-type Endpoint struct {
-	ID      int64     `json:"id"`
-	TakenAt time.Time `json:"taken_at"`
-	// Earliest: the source had no snapshot as old as the WHEN asked for, so
-	// its earliest stands in.
-	Earliest bool `json:"earliest,omitempty"`
-}
-
-// EndpointOf is the endpoint a resolved WHEN points at.
-func EndpointOf(p Point) Endpoint {
-	return Endpoint{ID: p.Snapshot.ID, TakenAt: p.Snapshot.TakenAt, Earliest: p.Earliest}
-}
-
 // SourceDiff is what store reported for one source between two snapshots
 // (store.Changes), unfiltered.
 type SourceDiff struct {
 	Source   string
-	From, To Endpoint
+	From, To Point
 	Changes  []idsnap.Change
 }
 
@@ -277,9 +263,9 @@ func (d *Diff) fmtTime(t time.Time) string { return t.In(d.loc()).Format(time.RF
 func (d *Diff) summary() []string {
 	var lines []string
 	for _, sd := range d.Sources {
-		head := fmt.Sprintf("%s: #%d (%s) → #%d (%s)", sd.Source, sd.From.ID, d.fmtTime(sd.From.TakenAt), sd.To.ID, d.fmtTime(sd.To.TakenAt))
+		head := fmt.Sprintf("%s: #%d (%s) → #%d (%s)", sd.Source, sd.From.Snapshot.ID, d.fmtTime(sd.From.Snapshot.TakenAt), sd.To.Snapshot.ID, d.fmtTime(sd.To.Snapshot.TakenAt))
 		switch {
-		case sd.From.ID == sd.To.ID:
+		case sd.From.Snapshot.ID == sd.To.Snapshot.ID:
 			head += ": same snapshot, no changes"
 		default:
 			head += ": " + plural(d.shown[sd.Source], "change")
@@ -292,10 +278,10 @@ func (d *Diff) summary() []string {
 		}
 		lines = append(lines, head)
 		if sd.From.Earliest {
-			lines = append(lines, fmt.Sprintf("note: %s has no snapshot that old; its earliest, #%d, stands in for the start", sd.Source, sd.From.ID))
+			lines = append(lines, fmt.Sprintf("note: %s has no snapshot that old; its earliest, #%d, stands in for the start", sd.Source, sd.From.Snapshot.ID))
 		}
 		if sd.To.Earliest {
-			lines = append(lines, fmt.Sprintf("note: %s has no snapshot that old; its earliest, #%d, stands in for the end", sd.Source, sd.To.ID))
+			lines = append(lines, fmt.Sprintf("note: %s has no snapshot that old; its earliest, #%d, stands in for the end", sd.Source, sd.To.Snapshot.ID))
 		}
 	}
 	for _, s := range d.Skipped {
@@ -425,7 +411,7 @@ func (d *Diff) csvTable() Table {
 	}
 	row := func(c idsnap.Change) []string {
 		sd := ends[c.Source]
-		r := []string{c.Source, strconv.FormatInt(sd.From.ID, 10), strconv.FormatInt(sd.To.ID, 10), string(c.Type), string(c.Kind), c.ID}
+		r := []string{c.Source, strconv.FormatInt(sd.From.Snapshot.ID, 10), strconv.FormatInt(sd.To.Snapshot.ID, 10), string(c.Type), string(c.Kind), c.ID}
 		var email, name, pid, rid, rname, eid, ename string
 		switch c.Kind {
 		case idsnap.KindUser:
@@ -439,7 +425,7 @@ func (d *Diff) csvTable() Table {
 		}
 		r = append(r, email, name, pid, rid, rname, eid, ename, detail(Entry{Change: c}))
 		for i := range r {
-			r[i] = safeCell(r[i])
+			r[i] = Escape(r[i])
 		}
 		return r
 	}
@@ -454,10 +440,10 @@ func (d *Diff) csvTable() Table {
 
 // The JSON contract (DESIGN.md, "diff --format json").
 type diffJSON struct {
-	From    map[string]Endpoint `json:"from"`
-	To      map[string]Endpoint `json:"to"`
-	Changes []changeJSON        `json:"changes"`
-	Skipped []Skipped           `json:"skipped,omitempty"`
+	From    map[string]Point `json:"from"`
+	To      map[string]Point `json:"to"`
+	Changes []changeJSON     `json:"changes"`
+	Skipped []Skipped        `json:"skipped,omitempty"`
 }
 
 type changeJSON struct {
@@ -519,7 +505,7 @@ func entryValue(e Entry) changeJSON {
 }
 
 func (d *Diff) jsonValue() diffJSON {
-	v := diffJSON{From: map[string]Endpoint{}, To: map[string]Endpoint{}, Changes: []changeJSON{}, Skipped: d.Skipped}
+	v := diffJSON{From: map[string]Point{}, To: map[string]Point{}, Changes: []changeJSON{}, Skipped: d.Skipped}
 	for _, sd := range d.Sources {
 		v.From[sd.Source], v.To[sd.Source] = sd.From, sd.To
 	}
@@ -529,11 +515,11 @@ func (d *Diff) jsonValue() diffJSON {
 	return v
 }
 
-// safeCell is SafeText without the length cut, for CSV: CSV has no escape
+// Escape is SafeText without the length cut, for CSV: CSV has no escape
 // of its own, and exports end up in terminals and pasted into tickets, so
 // control characters and bidi overrides are written as \x1b and \u202e.
 // Line breaks inside a value go the same way, keeping one line per row.
-func safeCell(s string) string { return escapeText(s, 0) }
+func Escape(s string) string { return escapeText(s, 0) }
 
 // renderSafeJSON is RenderJSON with bidi overrides, invisible format
 // characters and DEL escaped as \uXXXX: lossless for any JSON reader, and

@@ -95,14 +95,14 @@ func fixtureSources() ([]SourceDiff, []Skipped) {
 		grantChange(idsnap.Granted, idsnap.Ref{ID: "3001", Name: "Ann Lee", Email: "ann@corp.example"}, "p100", "Billing", "admin"),
 	}
 	sources := []SourceDiff{
-		{Source: "zitadel", From: Endpoint{ID: 2, TakenAt: t0.Add(-time.Hour), Earliest: true}, To: Endpoint{ID: 6, TakenAt: t1}, Changes: zitadel},
-		{Source: "kinde", From: Endpoint{ID: 1, TakenAt: t0}, To: Endpoint{ID: 5, TakenAt: t1}, Changes: kinde},
-		{Source: "ory", From: Endpoint{ID: 4, TakenAt: t1}, To: Endpoint{ID: 4, TakenAt: t1}},
+		{Source: "zitadel", From: Point{Snapshot: idsnap.Snapshot{ID: 2, TakenAt: t0.Add(-time.Hour)}, Earliest: true}, To: Point{Snapshot: idsnap.Snapshot{ID: 6, TakenAt: t1}}, Changes: zitadel},
+		{Source: "kinde", From: Point{Snapshot: idsnap.Snapshot{ID: 1, TakenAt: t0}}, To: Point{Snapshot: idsnap.Snapshot{ID: 5, TakenAt: t1}}, Changes: kinde},
+		{Source: "ory", From: Point{Snapshot: idsnap.Snapshot{ID: 4, TakenAt: t1}}, To: Point{Snapshot: idsnap.Snapshot{ID: 4, TakenAt: t1}}},
 	}
 	for i := range sources {
 		for j := range sources[i].Changes {
 			sources[i].Changes[j].Source = sources[i].Source
-			sources[i].Changes[j].SnapshotID = sources[i].To.ID
+			sources[i].Changes[j].SnapshotID = sources[i].To.Snapshot.ID
 		}
 	}
 	return sources, []Skipped{{Source: "kinde-eu", Reason: "no snapshot at or before 2026-11-02T09:00:00Z"}}

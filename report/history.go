@@ -76,7 +76,7 @@ func RenderHistory(w io.Writer, f Format, h *History) error {
 			t.Rows = append(t.Rows, []string{e.TakenAt.In(loc).Format(time.RFC3339), strconv.FormatInt(c.SnapshotID, 10),
 				c.Source, string(c.Type), string(c.Kind), c.ID, email, name, rid, rname, eid, ename, detail(Entry{Change: c})})
 			for i, cell := range t.Rows[len(t.Rows)-1] {
-				t.Rows[len(t.Rows)-1][i] = safeCell(cell)
+				t.Rows[len(t.Rows)-1][i] = Escape(cell)
 			}
 		}
 		return RenderTable(w, f, t)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -163,13 +164,36 @@ func (w When) String() string {
 	return w.Text
 }
 
-// Point is the snapshot a WHEN resolved to in one source.
+// Point is the snapshot a source was read at: where a WHEN resolved in
+// that source. In JSON it is {"id", "taken_at", "earliest"}.
 type Point struct {
 	Snapshot idsnap.Snapshot
 	// Earliest says no snapshot of the source was as old as the WHEN (a
 	// time before its first pull, or latest~N past its first): its earliest
 	// snapshot stands in, and output says so.
 	Earliest bool
+}
+
+type pointJSON struct {
+	ID       int64     `json:"id"`
+	TakenAt  time.Time `json:"taken_at"`
+	Earliest bool      `json:"earliest,omitempty"`
+}
+
+// MarshalJSON writes the snapshot's id and time (UTC) and, when set,
+// earliest.
+func (p Point) MarshalJSON() ([]byte, error) {
+	return json.Marshal(pointJSON{ID: p.Snapshot.ID, TakenAt: p.Snapshot.TakenAt.UTC(), Earliest: p.Earliest})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Point) UnmarshalJSON(b []byte) error {
+	var j pointJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*p = Point{Snapshot: idsnap.Snapshot{ID: j.ID, TakenAt: j.TakenAt}, Earliest: j.Earliest}
+	return nil
 }
 
 // Resolve picks, among the snapshots of one source, the one w names: for a

@@ -60,7 +60,7 @@ func (a *app) access(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	var points []report.AccessAt
+	var points []report.Point
 	var skipped []report.Skipped
 	for _, name := range names {
 		snaps := bySource[name]
@@ -72,7 +72,7 @@ func (a *app) access(ctx context.Context, cmd *cli.Command) error {
 		case at.Kind == report.WhenTime && p.Earliest:
 			skipped = append(skipped, report.Skipped{Source: name, Reason: tooOld(at, snaps[0], loc)})
 		default:
-			points = append(points, report.AccessAt{Source: name, Endpoint: report.EndpointOf(p)})
+			points = append(points, p)
 		}
 	}
 	aw, err := report.NewAccessWriter(a.stdout, format, points, skipped, loc)
@@ -80,15 +80,15 @@ func (a *app) access(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	for _, p := range points {
-		j := report.NewAccessJoin(p.Source, p.ID, cmd.String("principal"), cmd.String("resource"))
-		err := db.State(ctx, p.ID, func(r idsnap.Record) error {
+		j := report.NewAccessJoin(p.Snapshot.Source, p.Snapshot.ID, cmd.String("principal"), cmd.String("resource"))
+		err := db.State(ctx, p.Snapshot.ID, func(r idsnap.Record) error {
 			if row, ok := j.Add(r); ok {
 				return aw.Write(row)
 			}
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("%s: read snapshot #%d: %w", p.Source, p.ID, err)
+			return fmt.Errorf("%s: read snapshot #%d: %w", p.Snapshot.Source, p.Snapshot.ID, err)
 		}
 	}
 	return aw.Close()

@@ -93,3 +93,15 @@ func tooOld(w report.When, first idsnap.Snapshot, loc *time.Location) string {
 	return fmt.Sprintf("no snapshot at or before %s (its first is #%d, %s)",
 		w.At.In(loc).Format(time.RFC3339), first.ID, first.TakenAt.In(loc).Format(time.RFC3339))
 }
+
+// dbState is the state of snap, streamed from the database each time it is
+// read: a snapshot never changes, so the access review and its findings
+// can read it twice rather than hold a large tenant in memory.
+func dbState(db *store.DB, snap idsnap.Snapshot) report.State {
+	return report.State{
+		Snapshot: snap,
+		Records: func(ctx context.Context, fn func(idsnap.Record) error) error {
+			return db.State(ctx, snap.ID, fn)
+		},
+	}
+}

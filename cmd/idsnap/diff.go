@@ -131,7 +131,7 @@ func (a *app) diff(ctx context.Context, cmd *cli.Command) error {
 		if from.Snapshot.ID > to.Snapshot.ID {
 			return fmt.Errorf("%s: %s is #%d, newer than %s #%d: swap them", name, sinceWhat, from.Snapshot.ID, untilWhat, to.Snapshot.ID)
 		}
-		sd := report.SourceDiff{Source: name, From: report.EndpointOf(from), To: report.EndpointOf(to)}
+		sd := report.SourceDiff{Source: name, From: from, To: to}
 		if from.Snapshot.ID != to.Snapshot.ID {
 			sd.Changes, err = db.Changes(ctx, from.Snapshot.ID, to.Snapshot.ID, store.ChangeOptions{Activity: cmd.Bool("activity")})
 			if err != nil {

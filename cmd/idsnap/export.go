@@ -14,6 +14,8 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/evidence"
+	"github.com/idsnap/idsnap/report/findings"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -69,7 +71,7 @@ func (a *app) exportChangesCommand() *cli.Command {
 		Flags: append(exportFlags(),
 			&cli.StringFlag{Name: "since", Required: true, Usage: "from the snapshot at `WHEN`"},
 			&cli.StringFlag{Name: "until", Usage: "to the snapshot at `WHEN` (default now)"},
-			&cli.DurationFlag{Name: "expected-interval", Value: report.DefaultExpectedInterval, Usage: "longest normal `DURATION` between two pulls; longer gaps get a coverage row"},
+			&cli.DurationFlag{Name: "expected-interval", Value: evidence.DefaultExpectedInterval, Usage: "longest normal `DURATION` between two pulls; longer gaps get a coverage row"},
 		),
 		Action: a.exportChanges,
 	}
@@ -79,7 +81,7 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 	if cmd.Args().Len() > 0 {
 		return fmt.Errorf("export access-review takes no arguments, got %q", cmd.Args().First())
 	}
-	signer, err := a.evReadSigner(cmd)
+	signer, err := a.readSigner(cmd)
 	if err != nil {
 		return err
 	}
@@ -102,7 +104,7 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	loc := a.location(cmd)
-	var states []report.SourceState
+	var states []report.State
 	var skipped []string
 	for _, name := range names {
 		snaps := bySource[name]
@@ -127,26 +129,14 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 			skipped = append(skipped, name+": "+why)
 			continue
 		}
-		st := report.SourceState{Snapshot: p.Snapshot}
-		err := db.State(ctx, p.Snapshot.ID, func(r idsnap.Record) error {
-			// The review and its findings read normalized fields only; the
-			// provider's raw object would multiply the memory a large
-			// tenant's review holds.
-			r.Raw = nil
-			st.Records = append(st.Records, r)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("%s: read snapshot #%d: %w", name, p.Snapshot.ID, err)
-		}
-		states = append(states, st)
+		states = append(states, dbState(db, p.Snapshot))
 	}
 	if len(states) == 0 {
 		return fmt.Errorf("no source has a snapshot at --at %s: nothing to export", at)
 	}
 	params := map[string]string{
 		"at":       at.Text,
-		"sources":  strings.Join(evSourceNames(states), ","),
+		"sources":  strings.Join(stateSourceNames(states), ","),
 		"xlsx":     strconv.FormatBool(cmd.Bool("xlsx")),
 		"resolved": at.String(),
 	}
@@ -161,45 +151,30 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	out := cmd.String("out")
-	m, err := report.ExportAccessReview(out, report.AccessReviewOptions{
+	m, err := evidence.WriteAccessReview(ctx, out, evidence.AccessReviewOptions{
 		Sources:  states,
 		XLSX:     cmd.Bool("xlsx"),
 		Findings: findings.IDsFor,
-		EvidenceMeta: report.EvidenceMeta{
-			GeneratedAt: a.now(), Args: evCommandLine(cmd), Parameters: params, Signer: signer,
+		Meta: evidence.Meta{
+			GeneratedAt: a.now(), Args: commandLine(cmd), Parameters: params, Signer: signer,
 		},
 	})
 	if err != nil {
 		return err
 	}
-	a.evSummary(cmd, out, m)
+	a.exportSummary(cmd, out, m)
 	return nil
 }
 
 // reviewFindings runs the findings rules, with the config's parameters, on
 // the same snapshots the review lists, so each row names the findings that
 // apply to its principal and the reviewer sees why a row needs a decision.
-func (a *app) reviewFindings(ctx context.Context, cmd *cli.Command, states []report.SourceState) (*report.FindingsResult, error) {
+func (a *app) reviewFindings(ctx context.Context, cmd *cli.Command, states []report.State) (*findings.Result, error) {
 	fcfg, pcfg, err := a.ruleConfigs(cmd)
 	if err != nil {
 		return nil, err
 	}
-	in := make([]report.FindingsInput, 0, len(states))
-	for _, st := range states {
-		recs := st.Records
-		in = append(in, report.FindingsInput{
-			Snapshot: st.Snapshot,
-			Records: func(_ context.Context, fn func(idsnap.Record) error) error {
-				for _, r := range recs {
-					if err := fn(r); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
-		})
-	}
-	res, err := report.Findings(ctx, in, fcfg, pcfg)
+	res, err := findings.Run(ctx, states, fcfg, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("findings for the review: %w", err)
 	}
@@ -210,7 +185,7 @@ func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
 	if cmd.Args().Len() > 0 {
 		return fmt.Errorf("export changes takes no arguments, got %q", cmd.Args().First())
 	}
-	signer, err := a.evReadSigner(cmd)
+	signer, err := a.readSigner(cmd)
 	if err != nil {
 		return err
 	}
@@ -257,7 +232,7 @@ func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
 	// The period's bounds as times, for coverage: a snapshot WHEN stands
 	// for the time that snapshot was taken.
 	var sinceAt, untilAt time.Time
-	var sources []report.SourceChanges
+	var sources []evidence.SourceChanges
 	for _, name := range names {
 		snaps := bySource[name]
 		if len(snaps) == 0 {
@@ -265,7 +240,7 @@ func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
 		}
 		slices.SortFunc(snaps, func(x, y idsnap.Snapshot) int { return cmp.Compare(x.ID, y.ID) })
 		last := snaps[len(snaps)-1]
-		sc := report.SourceChanges{Source: report.SourceInfo{Name: name, Provider: last.Provider, BaseURL: last.BaseURL, Org: last.Org}}
+		sc := evidence.SourceChanges{Source: evidence.SourceInfo{Name: name, Provider: last.Provider, BaseURL: last.BaseURL, Org: last.Org}}
 		from, okFrom := since.Resolve(snaps)
 		to, okTo := until.Resolve(snaps)
 		if !okFrom || !okTo {
@@ -320,25 +295,25 @@ func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
 		"until":             until.Text,
 		"until_resolved":    until.String(),
 		"expected_interval": interval.String(),
-		"sources":           strings.Join(evChangeSourceNames(sources), ","),
+		"sources":           strings.Join(changeSourceNames(sources), ","),
 	}
 	if until.Text == "now" {
 		params["until_resolved"] = until.At.UTC().Format(time.RFC3339)
 	}
 	out := cmd.String("out")
-	m, err := report.ExportChanges(out, report.ChangesOptions{
+	m, err := evidence.WriteChanges(out, evidence.ChangesOptions{
 		Sources: sources, Since: sinceAt, Until: untilAt, ExpectedInterval: interval,
-		EvidenceMeta: report.EvidenceMeta{GeneratedAt: now, Args: evCommandLine(cmd), Parameters: params, Signer: signer},
+		Meta: evidence.Meta{GeneratedAt: now, Args: commandLine(cmd), Parameters: params, Signer: signer},
 	})
 	if err != nil {
 		return err
 	}
-	a.evSummary(cmd, out, m)
+	a.exportSummary(cmd, out, m)
 	return nil
 }
 
-// evReadSigner loads --sign's secret key, before any work is done.
-func (a *app) evReadSigner(cmd *cli.Command) (*report.SecretKey, error) {
+// readSigner loads --sign's secret key, before any work is done.
+func (a *app) readSigner(cmd *cli.Command) (*evidence.SecretKey, error) {
 	path := cmd.String("sign")
 	if path == "" {
 		return nil, nil
@@ -347,14 +322,14 @@ func (a *app) evReadSigner(cmd *cli.Command) (*report.SecretKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--sign: %w", err)
 	}
-	k, err := report.ParseSecretKey(b)
+	k, err := evidence.ParseSecretKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("--sign %s: %w", path, err)
 	}
 	return k, nil
 }
 
-func (a *app) evSummary(cmd *cli.Command, out string, m *report.Manifest) {
+func (a *app) exportSummary(cmd *cli.Command, out string, m *evidence.Manifest) {
 	if cmd.Bool("quiet") {
 		return
 	}
@@ -371,10 +346,10 @@ func (a *app) evSummary(cmd *cli.Command, out string, m *report.Manifest) {
 		signed = "signed by key " + m.Signature.KeyID
 	}
 	fmt.Fprintf(a.stdout, "wrote %s: %s export of %d sources: %s, %s, %s; %s\n", out, m.Export, len(m.Sources),
-		strings.Join(files, ", "), report.ManifestFile, report.SumsFile, signed)
+		strings.Join(files, ", "), evidence.ManifestFile, evidence.SumsFile, signed)
 }
 
-func evSourceNames(states []report.SourceState) []string {
+func stateSourceNames(states []report.State) []string {
 	var out []string
 	for _, s := range states {
 		out = append(out, s.Snapshot.Source)
@@ -382,7 +357,7 @@ func evSourceNames(states []report.SourceState) []string {
 	return out
 }
 
-func evChangeSourceNames(sources []report.SourceChanges) []string {
+func changeSourceNames(sources []evidence.SourceChanges) []string {
 	var out []string
 	for _, s := range sources {
 		out = append(out, s.Source.Name)
@@ -390,11 +365,11 @@ func evChangeSourceNames(sources []report.SourceChanges) []string {
 	return out
 }
 
-// evCommandLine rebuilds the command line from what was parsed: command
+// commandLine rebuilds the command line from what was parsed: command
 // names, then each flag that was set with its value, then arguments.
-// Flags appear in canonical --name form; report.RedactArgs hides the values
+// Flags appear in canonical --name form; evidence.RedactArgs hides the values
 // of secret-looking ones.
-func evCommandLine(cmd *cli.Command) []string {
+func commandLine(cmd *cli.Command) []string {
 	lineage := cmd.Lineage()
 	var out []string
 	for i := len(lineage) - 1; i >= 0; i-- {

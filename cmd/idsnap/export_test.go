@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/idsnap/idsnap"
-	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/evidence"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -67,7 +67,7 @@ func TestExportVerifyEndToEnd(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("export access-review: exit %d: %s", r.code, r.stderr)
 	}
-	f, err := os.Open(filepath.Join(review, report.AccessReviewCSV))
+	f, err := os.Open(filepath.Join(review, evidence.AccessReviewCSV))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,21 +100,21 @@ func TestExportVerifyEndToEnd(t *testing.T) {
 		t.Fatalf("verify without key: exit %d: %s%s", r.code, r.stdout, r.stderr)
 	}
 	if bin, err := exec.LookPath("minisign"); err == nil {
-		out, err := exec.Command(bin, "-Vm", filepath.Join(review, report.ManifestFile), "-p", keyPrefix+".pub").CombinedOutput()
+		out, err := exec.Command(bin, "-Vm", filepath.Join(review, evidence.ManifestFile), "-p", keyPrefix+".pub").CombinedOutput()
 		if err != nil {
 			t.Fatalf("minisign -V: %v\n%s", err, out)
 		}
 	}
 
 	// A changed byte fails with exit 1 and one line naming the file.
-	csvPath := filepath.Join(review, report.AccessReviewCSV)
+	csvPath := filepath.Join(review, evidence.AccessReviewCSV)
 	b, _ := os.ReadFile(csvPath)
 	b[len(b)/2] ^= 1
 	if err := os.WriteFile(csvPath, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r = runIDSnap(t, nil, "verify", review, "--pubkey", keyPrefix+".pub")
-	if r.code != 1 || !strings.Contains(r.stderr, report.AccessReviewCSV) || strings.Count(r.stderr, "\n") != 1 {
+	if r.code != 1 || !strings.Contains(r.stderr, evidence.AccessReviewCSV) || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("verify of a changed file: exit %d: %q", r.code, r.stderr)
 	}
 
@@ -129,13 +129,13 @@ func TestExportVerifyEndToEnd(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("export changes: exit %d: %s", r.code, r.stderr)
 	}
-	got, _ := os.ReadFile(filepath.Join(changes, report.ChangesCSV))
+	got, _ := os.ReadFile(filepath.Join(changes, evidence.ChangesCSV))
 	for _, want := range []string{"kinde-prod,3,", ",joined,user,kp_b,", ",revoked,grant,kp_a|org_1:member,"} {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("changes.csv lacks %q:\n%s", want, got)
 		}
 	}
-	cov, _ := os.ReadFile(filepath.Join(changes, report.CoverageCSV))
+	cov, _ := os.ReadFile(filepath.Join(changes, evidence.CoverageCSV))
 	if !strings.Contains(string(cov), "kinde-prod,baseline,1,") || !strings.Contains(string(cov), "kinde-prod,snapshot,3,") {
 		t.Errorf("coverage.csv:\n%s", cov)
 	}
@@ -167,13 +167,13 @@ func TestExportAtBeforeFirstSnapshot(t *testing.T) {
 	}
 }
 
-func evManifest(t *testing.T, dir string) report.Manifest {
+func evManifest(t *testing.T, dir string) evidence.Manifest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, report.ManifestFile))
+	b, err := os.ReadFile(filepath.Join(dir, evidence.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m report.Manifest
+	var m evidence.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,9 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/findings"
+	"github.com/idsnap/idsnap/report/people"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -46,8 +47,8 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 	if cmd.Args().Present() {
 		return fmt.Errorf("findings takes no arguments; pick the snapshots with --at")
 	}
-	failOn := fndSplit(cmd.StringSlice("fail-on"))
-	if err := report.CheckRuleIDs(failOn); err != nil {
+	failOn := splitValues(cmd.StringSlice("fail-on"))
+	if err := findings.CheckRuleIDs(failOn); err != nil {
 		return fmt.Errorf("--fail-on: %w", err)
 	}
 	format, err := a.outputFormat(cmd)
@@ -67,11 +68,11 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	res, err := report.Findings(ctx, in, fcfg, pcfg)
+	res, err := findings.Run(ctx, in, fcfg, pcfg)
 	if err != nil {
 		return err
 	}
-	if err := report.RenderFindings(a.stdout, format, res); err != nil {
+	if err := findings.Render(a.stdout, format, res); err != nil {
 		return err
 	}
 	for _, id := range failOn {
@@ -84,22 +85,22 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 
 // ruleConfigs reads the config's [findings] and [people] tables: what
 // findings, people and the access review's findings column share.
-func (a *app) ruleConfigs(cmd *cli.Command) (report.FindingsConfig, report.PeopleConfig, error) {
+func (a *app) ruleConfigs(cmd *cli.Command) (findings.Config, people.Config, error) {
 	c, err := a.loadConfig(cmd)
 	if err != nil {
-		return report.FindingsConfig{}, report.PeopleConfig{}, err
+		return findings.Config{}, people.Config{}, err
 	}
 	f, err := findingsConfig(c)
 	if err != nil {
-		return f, report.PeopleConfig{}, err
+		return f, people.Config{}, err
 	}
 	p, err := peopleConfig(c)
 	return f, p, err
 }
 
 // findingsConfig reads the [findings] table: the rules' parameters.
-func findingsConfig(c *config) (report.FindingsConfig, error) {
-	var f report.FindingsConfig
+func findingsConfig(c *config) (findings.Config, error) {
+	var f findings.Config
 	if err := c.section("findings", &f); err != nil {
 		return f, err
 	}
@@ -110,8 +111,8 @@ func findingsConfig(c *config) (report.FindingsConfig, error) {
 }
 
 // peopleConfig reads the [people] table: domain aliases, links, unlinks.
-func peopleConfig(c *config) (report.PeopleConfig, error) {
-	var p report.PeopleConfig
+func peopleConfig(c *config) (people.Config, error) {
+	var p people.Config
 	if err := c.section("people", &p); err != nil {
 		return p, err
 	}
@@ -124,7 +125,7 @@ func peopleConfig(c *config) (report.PeopleConfig, error) {
 // reportInputs resolves --at per source (--source, or every source with
 // snapshots) into the states findings and people read. A source with no
 // snapshot that old is left out with a note on stderr.
-func (a *app) reportInputs(ctx context.Context, cmd *cli.Command, db *store.DB) ([]report.FindingsInput, error) {
+func (a *app) reportInputs(ctx context.Context, cmd *cli.Command, db *store.DB) ([]report.State, error) {
 	at, err := a.parseWhen(cmd, "--at", cmd.String("at"))
 	if err != nil {
 		return nil, err
@@ -137,7 +138,7 @@ func (a *app) reportInputs(ctx context.Context, cmd *cli.Command, db *store.DB) 
 	if err != nil {
 		return nil, err
 	}
-	var in []report.FindingsInput
+	var in []report.State
 	pulled := false
 	for _, name := range names {
 		snaps := bySource[name]
@@ -145,18 +146,12 @@ func (a *app) reportInputs(ctx context.Context, cmd *cli.Command, db *store.DB) 
 		p, ok := at.Resolve(snaps)
 		switch {
 		case len(snaps) == 0:
-			a.fndNote(cmd, name+": no snapshots: pull it first (idsnap pull --source "+name+")")
+			a.skipNote(cmd, name+": no snapshots: pull it first (idsnap pull --source "+name+")")
 		case !ok:
 		case at.Kind == report.WhenTime && p.Earliest:
-			a.fndNote(cmd, name+": "+tooOld(at, snaps[0], a.location(cmd)))
+			a.skipNote(cmd, name+": "+tooOld(at, snaps[0], a.location(cmd)))
 		default:
-			id := p.Snapshot.ID
-			in = append(in, report.FindingsInput{
-				Snapshot: p.Snapshot,
-				Records: func(ctx context.Context, fn func(idsnap.Record) error) error {
-					return db.State(ctx, id, fn)
-				},
-			})
+			in = append(in, dbState(db, p.Snapshot))
 		}
 	}
 	switch {
@@ -168,15 +163,15 @@ func (a *app) reportInputs(ctx context.Context, cmd *cli.Command, db *store.DB) 
 	return in, nil
 }
 
-// fndNote tells, on stderr, why a source is left out, unless --quiet.
-func (a *app) fndNote(cmd *cli.Command, msg string) {
+// skipNote tells, on stderr, why a source is left out, unless --quiet.
+func (a *app) skipNote(cmd *cli.Command, msg string) {
 	if !cmd.Bool("quiet") {
 		fmt.Fprintf(a.stderr, "idsnap: skipped %s\n", msg)
 	}
 }
 
-// fndSplit flattens repeated and comma-separated values.
-func fndSplit(vals []string) []string {
+// splitValues flattens repeated and comma-separated values.
+func splitValues(vals []string) []string {
 	var out []string
 	for _, v := range vals {
 		for s := range strings.SplitSeq(v, ",") {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/evidence"
 )
 
 func (a *app) keygenCommand() *cli.Command {
@@ -35,7 +35,7 @@ func (a *app) keygen(ctx context.Context, cmd *cli.Command) error {
 	if prefix == "" {
 		return fmt.Errorf("--out PREFIX is empty")
 	}
-	k, err := report.GenerateKey(rand.Reader)
+	k, err := evidence.GenerateKey(rand.Reader)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/people"
 )
 
 func (a *app) peopleCommand() *cli.Command {
@@ -53,9 +53,9 @@ func (a *app) people(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	res, err := report.People(ctx, in, pcfg, cmd.Bool("linked"))
+	res, err := people.Run(ctx, in, pcfg, cmd.Bool("linked"))
 	if err != nil {
 		return err
 	}
-	return report.RenderPeople(a.stdout, format, res)
+	return people.Render(a.stdout, format, res)
 }

@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/idsnap/idsnap"
-	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/evidence"
+	"github.com/idsnap/idsnap/report/findings"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -40,7 +41,7 @@ func TestAccessReviewCarriesFindings(t *testing.T) {
 	if r := runIDSnap(t, nil, "--db", path, "export", "access-review", "--at", "latest", "--out", out); r.code != 0 {
 		t.Fatalf("export: exit %d: %s", r.code, r.stderr)
 	}
-	f, err := os.Open(filepath.Join(out, report.AccessReviewCSV))
+	f, err := os.Open(filepath.Join(out, evidence.AccessReviewCSV))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +59,8 @@ func TestAccessReviewCarriesFindings(t *testing.T) {
 	for _, r := range rows[1:] {
 		got[r[pid]] = r[col]
 	}
-	if got["gone"] != report.RuleSuspendedGrant {
-		t.Errorf("findings of the suspended holder = %q, want %q", got["gone"], report.RuleSuspendedGrant)
+	if got["gone"] != findings.RuleSuspendedGrant {
+		t.Errorf("findings of the suspended holder = %q, want %q", got["gone"], findings.RuleSuspendedGrant)
 	}
 	if got["here"] != "" {
 		t.Errorf("findings of an active holder = %q, want none", got["here"])

@@ -9,7 +9,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/idsnap/idsnap"
-	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/evidence"
 )
 
 func (a *app) verifyCommand() *cli.Command {
@@ -35,13 +35,13 @@ func (a *app) verify(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("verify takes one evidence folder DIR, got %d arguments", cmd.Args().Len())
 	}
 	dir := cmd.Args().First()
-	var opts report.VerifyOptions
+	var opts evidence.VerifyOptions
 	if path := cmd.String("pubkey"); path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return fmt.Errorf("--pubkey: %w", err)
 		}
-		k, err := report.ParsePublicKey(b)
+		k, err := evidence.ParsePublicKey(b)
 		if err != nil {
 			return fmt.Errorf("--pubkey %s: %w", path, err)
 		}
@@ -64,7 +64,7 @@ func (a *app) verify(ctx context.Context, cmd *cli.Command) error {
 		defer db.Close()
 		opts.Snapshot = func(ctx context.Context, id int64) (idsnap.Snapshot, error) { return db.Snapshot(ctx, id) }
 	}
-	res, err := report.VerifyEvidence(ctx, dir, opts)
+	res, err := evidence.Verify(ctx, dir, opts)
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", dir, err)
 	}

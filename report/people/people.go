@@ -1,4 +1,4 @@
-package report
+package people
 
 import (
 	"cmp"
@@ -12,11 +12,12 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/report"
 )
 
-// PeopleConfig says how accounts in different sources are recognised as
+// Config says how accounts in different sources are recognised as
 // one person. It comes from the [people] table of the config file.
-type PeopleConfig struct {
+type Config struct {
 	// DomainAliases maps an email domain onto the domain it stands for
 	// (acme.io → acme.com), so alice@acme.io and alice@acme.com link.
 	DomainAliases map[string]string `toml:"domain_aliases"`
@@ -30,29 +31,29 @@ type PeopleConfig struct {
 
 // The steps that can link two accounts, in the order matched_by lists them.
 const (
-	MatchEmailExact   = "email:exact"        // the same address, byte for byte (after Unicode NFC)
-	MatchLowercase    = "email:lowercase"    // equal once lower-cased
-	MatchPlusTag      = "email:plus-tag"     // equal once a +tag is cut from the local part
-	MatchDomainAlias  = "email:domain-alias" // equal once the domain is mapped through DomainAliases
-	MatchExternalID   = "external_id"        // equal external ids, or one's external id is the other's id
-	MatchManual       = "manual"             // a link in the config
-	pplMatchStepCount = 6
+	MatchEmailExact  = "email:exact"        // the same address, byte for byte (after Unicode NFC)
+	MatchLowercase   = "email:lowercase"    // equal once lower-cased
+	MatchPlusTag     = "email:plus-tag"     // equal once a +tag is cut from the local part
+	MatchDomainAlias = "email:domain-alias" // equal once the domain is mapped through DomainAliases
+	MatchExternalID  = "external_id"        // equal external ids, or one's external id is the other's id
+	MatchManual      = "manual"             // a link in the config
+	matchStepCount   = 6
 )
 
 const (
-	pplMaskExact uint8 = 1 << iota
-	pplMaskLower
-	pplMaskPlus
-	pplMaskAlias
-	pplMaskExternal
-	pplMaskManual
+	maskExact uint8 = 1 << iota
+	maskLower
+	maskPlus
+	maskAlias
+	maskExternal
+	maskManual
 )
 
-var pplMatchNames = [pplMatchStepCount]string{MatchEmailExact, MatchLowercase, MatchPlusTag, MatchDomainAlias, MatchExternalID, MatchManual}
+var matchNames = [matchStepCount]string{MatchEmailExact, MatchLowercase, MatchPlusTag, MatchDomainAlias, MatchExternalID, MatchManual}
 
-func pplMaskNames(m uint8) []string {
+func maskNames(m uint8) []string {
 	out := []string{}
-	for i, n := range pplMatchNames {
+	for i, n := range matchNames {
 		if m&(1<<i) != 0 {
 			out = append(out, n)
 		}
@@ -66,20 +67,20 @@ func pplMaskNames(m uint8) []string {
 // (empty, no @, nothing before or after it): such accounts never link by
 // email. aliases has lower-case keys and values, as Validate leaves them.
 func NormalizeEmail(email string, aliases map[string]string) (key string, steps []string) {
-	key = pplNormalize(email, aliases, 0)
+	key = normalize(email, aliases, 0)
 	if key == "" {
 		return "", nil
 	}
-	for _, s := range []uint8{pplMaskLower, pplMaskPlus, pplMaskAlias} {
-		if pplNormalize(email, aliases, s) != key {
-			steps = append(steps, pplMatchNames[pplMaskIndex(s)])
+	for _, s := range []uint8{maskLower, maskPlus, maskAlias} {
+		if normalize(email, aliases, s) != key {
+			steps = append(steps, matchNames[maskIndex(s)])
 		}
 	}
 	return key, steps
 }
 
-func pplMaskIndex(m uint8) int {
-	for i := range pplMatchStepCount {
+func maskIndex(m uint8) int {
+	for i := range matchStepCount {
 		if m == 1<<i {
 			return i
 		}
@@ -87,25 +88,25 @@ func pplMaskIndex(m uint8) int {
 	return -1
 }
 
-// pplNormalize applies every normalisation step except those in skip.
+// normalize applies every normalisation step except those in skip.
 // Lower-casing comes first so a domain alias matches whatever the case.
-func pplNormalize(email string, aliases map[string]string, skip uint8) string {
+func normalize(email string, aliases map[string]string, skip uint8) string {
 	email = strings.TrimSpace(email)
 	at := strings.LastIndexByte(email, '@')
 	if at <= 0 || at == len(email)-1 {
 		return ""
 	}
 	local, domain := norm.NFC.String(email[:at]), norm.NFC.String(email[at+1:])
-	if skip&pplMaskLower == 0 {
+	if skip&maskLower == 0 {
 		local, domain = strings.ToLower(local), strings.ToLower(domain)
 	}
-	if skip&pplMaskPlus == 0 {
+	if skip&maskPlus == 0 {
 		// "+tag@x" keeps its local part: cutting would leave nothing to match on.
 		if i := strings.IndexByte(local, '+'); i > 0 {
 			local = local[:i]
 		}
 	}
-	if skip&pplMaskAlias == 0 {
+	if skip&maskAlias == 0 {
 		if to, ok := aliases[strings.ToLower(domain)]; ok {
 			domain = to
 		}
@@ -113,33 +114,33 @@ func pplNormalize(email string, aliases map[string]string, skip uint8) string {
 	return local + "@" + domain
 }
 
-// pplRef is a parsed "source:id" reference from the config.
-type pplRef struct{ source, id string }
+// ref is a parsed "source:id" reference from the config.
+type ref struct{ source, id string }
 
-func pplParseRef(s string) (pplRef, error) {
+func parseRef(s string) (ref, error) {
 	src, id, ok := strings.Cut(s, ":")
 	if !ok || src == "" || id == "" {
-		return pplRef{}, fmt.Errorf("account %q: write it as source:id", s)
+		return ref{}, fmt.Errorf("account %q: write it as source:id", s)
 	}
-	return pplRef{src, id}, nil
+	return ref{src, id}, nil
 }
 
-// pplConfig is a validated PeopleConfig.
-type pplConfig struct {
+// Matcher is a validated Config.
+type Matcher struct {
 	aliases        map[string]string
-	links, unlinks [][2]pplRef
-	wanted         map[pplRef]int32 // every referenced account → its index, -1 until seen
+	links, unlinks [][2]ref
+	wanted         map[ref]int32 // every referenced account → its index, -1 until seen
 }
 
 // Validate checks the config: references are "source:id" pairs, no pair is
 // both linked and unlinked, no domain aliases itself.
-func (c PeopleConfig) Validate() error {
-	_, err := c.compile()
+func (c Config) Validate() error {
+	_, err := c.Compile()
 	return err
 }
 
-func (c PeopleConfig) compile() (*pplConfig, error) {
-	pc := &pplConfig{aliases: map[string]string{}, wanted: map[pplRef]int32{}}
+func (c Config) Compile() (*Matcher, error) {
+	pc := &Matcher{aliases: map[string]string{}, wanted: map[ref]int32{}}
 	for from, to := range c.DomainAliases {
 		from, to = strings.ToLower(strings.TrimSpace(from)), strings.ToLower(strings.TrimSpace(to))
 		if from == "" || to == "" || from == to {
@@ -147,22 +148,22 @@ func (c PeopleConfig) compile() (*pplConfig, error) {
 		}
 		pc.aliases[from] = to
 	}
-	pairs := func(name string, in [][]string) ([][2]pplRef, error) {
-		var out [][2]pplRef
+	pairs := func(name string, in [][]string) ([][2]ref, error) {
+		var out [][2]ref
 		for _, p := range in {
 			if len(p) != 2 {
 				return nil, fmt.Errorf("people %s entry %q: give exactly two accounts", name, p)
 			}
-			a, err := pplParseRef(p[0])
+			a, err := parseRef(p[0])
 			if err != nil {
 				return nil, fmt.Errorf("people %s: %w", name, err)
 			}
-			b, err := pplParseRef(p[1])
+			b, err := parseRef(p[1])
 			if err != nil {
 				return nil, fmt.Errorf("people %s: %w", name, err)
 			}
 			pc.wanted[a], pc.wanted[b] = -1, -1
-			out = append(out, [2]pplRef{a, b})
+			out = append(out, [2]ref{a, b})
 		}
 		return out, nil
 	}
@@ -183,21 +184,21 @@ func (c PeopleConfig) compile() (*pplConfig, error) {
 	return pc, nil
 }
 
-// pplAccounts is what linking reads: n accounts, looked up by index, so
+// Accounts is what linking reads: n accounts, looked up by index, so
 // findings can link its compact users without copying them.
-type pplAccounts interface {
+type Accounts interface {
 	Len() int
 	Account(i int) (source, id, email, externalID string)
 }
 
-// pplLinks is the result of linking: per account its person's root and the
+// Links is the result of linking: per account its person's root and the
 // steps that joined it.
-type pplLinks struct {
+type Links struct {
 	parent []int32
 	mask   []uint8
 }
 
-func (l *pplLinks) find(i int32) int32 {
+func (l *Links) find(i int32) int32 {
 	for l.parent[i] != i {
 		l.parent[i] = l.parent[l.parent[i]]
 		i = l.parent[i]
@@ -205,13 +206,13 @@ func (l *pplLinks) find(i int32) int32 {
 	return i
 }
 
-// pplLink joins accounts with union-find: manual links first, then email
+// Link joins accounts with union-find: manual links first, then email
 // keys, then external ids. An automatic join that would put the two sides
 // of an unlink into one person is skipped, so unlinks hold even where a
 // third account would bridge them.
-func pplLink(accts pplAccounts, cfg *pplConfig) (*pplLinks, error) {
+func Link(accts Accounts, cfg *Matcher) (*Links, error) {
 	n := accts.Len()
-	l := &pplLinks{parent: make([]int32, n), mask: make([]uint8, n)}
+	l := &Links{parent: make([]int32, n), mask: make([]uint8, n)}
 	for i := range l.parent {
 		l.parent[i] = int32(i)
 	}
@@ -221,8 +222,8 @@ func pplLink(accts pplAccounts, cfg *pplConfig) (*pplLinks, error) {
 		}
 		for i := range n {
 			src, id, _, _ := accts.Account(i)
-			if _, ok := cfg.wanted[pplRef{src, id}]; ok {
-				cfg.wanted[pplRef{src, id}] = int32(i)
+			if _, ok := cfg.wanted[ref{src, id}]; ok {
+				cfg.wanted[ref{src, id}] = int32(i)
 			}
 		}
 	}
@@ -239,8 +240,8 @@ func pplLink(accts pplAccounts, cfg *pplConfig) (*pplLinks, error) {
 		a, b := cfg.wanted[lk[0]], cfg.wanted[lk[1]]
 		if a >= 0 && b >= 0 && a != b {
 			l.parent[l.find(a)] = l.find(b)
-			l.mask[a] |= pplMaskManual
-			l.mask[b] |= pplMaskManual
+			l.mask[a] |= maskManual
+			l.mask[b] |= maskManual
 		}
 	}
 	for _, u := range unlinks {
@@ -278,16 +279,16 @@ func pplLink(accts pplAccounts, cfg *pplConfig) (*pplLinks, error) {
 	extHolders := map[string][]int32{}
 	for i := range n {
 		_, _, email, ext := accts.Account(i)
-		if key := pplNormalize(email, cfg.aliases, 0); key != "" {
+		if key := normalize(email, cfg.aliases, 0); key != "" {
 			if f, ok := byEmail[key]; ok {
-				join(f.idx, int32(i), pplEmailMask(f.email, email, cfg.aliases))
+				join(f.idx, int32(i), emailMask(f.email, email, cfg.aliases))
 			} else {
 				byEmail[key] = firstSeen{int32(i), email}
 			}
 		}
 		if ext != "" {
 			if h := extHolders[ext]; len(h) > 0 {
-				join(h[0], int32(i), pplMaskExternal)
+				join(h[0], int32(i), maskExternal)
 			}
 			extHolders[ext] = append(extHolders[ext], int32(i))
 		}
@@ -298,7 +299,7 @@ func pplLink(accts pplAccounts, cfg *pplConfig) (*pplLinks, error) {
 			src, id, _, _ := accts.Account(i)
 			for _, h := range extHolders[id] {
 				if hs, _, _, _ := accts.Account(int(h)); hs != src {
-					join(h, int32(i), pplMaskExternal)
+					join(h, int32(i), maskExternal)
 				}
 			}
 		}
@@ -306,17 +307,17 @@ func pplLink(accts pplAccounts, cfg *pplConfig) (*pplLinks, error) {
 	return l, nil
 }
 
-// pplEmailMask names the steps needed to make a and b equal: a step is
+// emailMask names the steps needed to make a and b equal: a step is
 // needed when leaving it out keeps them apart.
-func pplEmailMask(a, b string, aliases map[string]string) uint8 {
+func emailMask(a, b string, aliases map[string]string) uint8 {
 	var m uint8
-	for _, s := range []uint8{pplMaskLower, pplMaskPlus, pplMaskAlias} {
-		if pplNormalize(a, aliases, s) != pplNormalize(b, aliases, s) {
+	for _, s := range []uint8{maskLower, maskPlus, maskAlias} {
+		if normalize(a, aliases, s) != normalize(b, aliases, s) {
 			m |= s
 		}
 	}
 	if m == 0 {
-		return pplMaskExact
+		return maskExact
 	}
 	return m
 }
@@ -325,93 +326,93 @@ func pplEmailMask(a, b string, aliases map[string]string) uint8 {
 type Person struct {
 	// ID is stable across runs: the person's normalised email, or
 	// "source:id" of its first account when it has none or shares it.
-	ID       string          `json:"id"`
-	Accounts []PersonAccount `json:"accounts"`
+	ID       string    `json:"id"`
+	Accounts []Account `json:"accounts"`
 	// MatchedBy lists the steps that joined the accounts; empty for a
 	// person with one account.
 	MatchedBy []string `json:"matched_by"`
 }
 
-// PersonAccount is one account of a person.
-type PersonAccount struct {
+// Account is one account of a person.
+type Account struct {
 	Source string        `json:"source"`
 	ID     string        `json:"id"`
 	Email  string        `json:"email"`
 	Status idsnap.Status `json:"status"`
 }
 
-// PeopleResult is what `idsnap people` prints.
-type PeopleResult struct {
+// Result is what `idsnap people` prints.
+type Result struct {
 	People []Person `json:"people"`
 }
 
-// pplAccountList is a plain list of accounts for People.
-type pplAccountList []pplAccount
+// accountList is a plain list of accounts for People.
+type accountList []account
 
-type pplAccount struct {
+type account struct {
 	source, id, email, externalID string
 	status                        idsnap.Status
 }
 
-func (l pplAccountList) Len() int { return len(l) }
-func (l pplAccountList) Account(i int) (string, string, string, string) {
+func (l accountList) Len() int { return len(l) }
+func (l accountList) Account(i int) (string, string, string, string) {
 	a := &l[i]
 	return a.source, a.id, a.email, a.externalID
 }
 
-// errPplDone stops a state scan once users are read: store streams users
+// errUsersRead stops a state scan once users are read: store streams users
 // first, and people needs nothing else.
-var errPplDone = errors.New("users read")
+var errUsersRead = errors.New("users read")
 
-// People links the users of every input into persons. With linkedOnly,
+// Run links the users of every input into persons. With linkedOnly,
 // persons with a single account are left out.
-func People(ctx context.Context, in []FindingsInput, cfg PeopleConfig, linkedOnly bool) (*PeopleResult, error) {
-	pc, err := cfg.compile()
+func Run(ctx context.Context, in []report.State, cfg Config, linkedOnly bool) (*Result, error) {
+	pc, err := cfg.Compile()
 	if err != nil {
 		return nil, err
 	}
-	in = fndSortInputs(in)
-	var accts pplAccountList
+	in = report.SortStates(in)
+	var accts accountList
 	for _, src := range in {
 		err := src.Records(ctx, func(r idsnap.Record) error {
 			if r.Kind != idsnap.KindUser {
-				return errPplDone
+				return errUsersRead
 			}
-			accts = append(accts, pplAccount{source: src.Snapshot.Source, id: r.ID, email: r.Email, externalID: r.ExternalID, status: r.Status})
+			accts = append(accts, account{source: src.Snapshot.Source, id: r.ID, email: r.Email, externalID: r.ExternalID, status: r.Status})
 			return nil
 		})
-		if err != nil && !errors.Is(err, errPplDone) {
+		if err != nil && !errors.Is(err, errUsersRead) {
 			return nil, fmt.Errorf("%s: read snapshot %d: %w", src.Snapshot.Source, src.Snapshot.ID, err)
 		}
 	}
-	links, err := pplLink(accts, pc)
+	links, err := Link(accts, pc)
 	if err != nil {
 		return nil, err
 	}
-	groups := pplGroups(links, len(accts), linkedOnly)
+	groups := Groups(links, len(accts), linkedOnly)
 	people := make([]Person, 0, len(groups))
 	for _, g := range groups {
-		p := Person{Accounts: make([]PersonAccount, len(g))}
+		p := Person{Accounts: make([]Account, len(g))}
 		var m uint8
 		for i, ai := range g {
 			a := &accts[ai]
-			p.Accounts[i] = PersonAccount{Source: a.source, ID: a.id, Email: a.email, Status: a.status}
+			p.Accounts[i] = Account{Source: a.source, ID: a.id, Email: a.email, Status: a.status}
 			m |= links.mask[ai]
 		}
 		if len(g) > 1 {
-			p.MatchedBy = pplMaskNames(m)
+			p.MatchedBy = maskNames(m)
 		} else {
 			p.MatchedBy = []string{}
 		}
 		people = append(people, p)
 	}
-	pplAssignIDs(people, pc.aliases)
-	return &PeopleResult{People: people}, nil
+	assignIDs(people, pc.aliases)
+	return &Result{People: people}, nil
 }
 
-// pplGroups returns the persons as lists of account indices, each in
+// Groups returns the persons as lists of account indices, each in
 // account order (accounts come sorted by source, then id).
-func pplGroups(l *pplLinks, n int, linkedOnly bool) [][]int32 {
+func Groups(l *Links, n int, linkedOnly bool) [][]int32 {
 	// Slices indexed by root, not maps: a million accounts stay cheap.
 	size := make([]int32, n)
 	for i := range n {
@@ -434,15 +435,15 @@ func pplGroups(l *pplLinks, n int, linkedOnly bool) [][]int32 {
 	return groups
 }
 
-// pplAssignIDs names each person by its smallest normalised email; where
+// assignIDs names each person by its smallest normalised email; where
 // two persons would share one (an unlink split them) or there is none, by
 // "source:id" of its first account. People end sorted by id.
-func pplAssignIDs(people []Person, aliases map[string]string) {
+func assignIDs(people []Person, aliases map[string]string) {
 	uses := map[string]int{}
 	cand := make([]string, len(people))
 	for i, p := range people {
 		for _, a := range p.Accounts {
-			if k := pplNormalize(a.Email, aliases, 0); k != "" && (cand[i] == "" || k < cand[i]) {
+			if k := normalize(a.Email, aliases, 0); k != "" && (cand[i] == "" || k < cand[i]) {
 				cand[i] = k
 			}
 		}
@@ -458,16 +459,16 @@ func pplAssignIDs(people []Person, aliases map[string]string) {
 	slices.SortFunc(people, func(a, b Person) int { return cmp.Compare(a.ID, b.ID) })
 }
 
-// RenderPeople writes r as JSON, or as a table with one row per account.
-func RenderPeople(w io.Writer, f Format, r *PeopleResult) error {
-	if f == FormatJSON {
-		return RenderJSON(w, r)
+// Render writes r as JSON, or as a table with one row per account.
+func Render(w io.Writer, f report.Format, r *Result) error {
+	if f == report.FormatJSON {
+		return report.RenderJSON(w, r)
 	}
-	t := Table{Header: []string{"PERSON", "SOURCE", "ID", "EMAIL", "STATUS", "MATCHED BY"}}
+	t := report.Table{Header: []string{"PERSON", "SOURCE", "ID", "EMAIL", "STATUS", "MATCHED BY"}}
 	for _, p := range r.People {
 		for _, a := range p.Accounts {
 			t.Rows = append(t.Rows, []string{p.ID, a.Source, a.ID, a.Email, string(a.Status), strings.Join(p.MatchedBy, ", ")})
 		}
 	}
-	return RenderTable(w, f, t)
+	return report.RenderTable(w, f, t)
 }

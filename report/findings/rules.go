@@ -1,4 +1,4 @@
-package report
+package findings
 
 import (
 	"fmt"
@@ -41,9 +41,9 @@ const (
 // DefaultPrivilegedPatterns match role keys naming an administrator or owner.
 var DefaultPrivilegedPatterns = []string{"*admin*", "*owner*"}
 
-// FindingsConfig holds the rules' parameters; a zero field means the
+// Config holds the rules' parameters; a zero field means the
 // default. It comes from the [findings] table of the config file.
-type FindingsConfig struct {
+type Config struct {
 	Dormant       DaysParams       `toml:"dormant"`
 	NeverSignedIn DaysParams       `toml:"never-signed-in"`
 	Privileged    PrivilegedParams `toml:"privileged"`
@@ -66,15 +66,15 @@ type PrivilegedParams struct {
 	DormantDays int `toml:"dormant_days"`
 }
 
-// fndParams is a FindingsConfig with defaults filled in and patterns compiled.
-type fndParams struct {
+// ruleParams is a Config with defaults filled in and patterns compiled.
+type ruleParams struct {
 	dormantDays, neverDays, privDays int
 	patterns                         []string
 	matchers                         []*regexp.Regexp
 }
 
-func (c FindingsConfig) compile() (*fndParams, error) {
-	p := &fndParams{dormantDays: c.Dormant.Days, neverDays: c.NeverSignedIn.Days, privDays: c.Privileged.DormantDays}
+func (c Config) compile() (*ruleParams, error) {
+	p := &ruleParams{dormantDays: c.Dormant.Days, neverDays: c.NeverSignedIn.Days, privDays: c.Privileged.DormantDays}
 	for _, d := range []struct {
 		name string
 		v    *int
@@ -99,7 +99,7 @@ func (c FindingsConfig) compile() (*fndParams, error) {
 		p.patterns = DefaultPrivilegedPatterns
 	}
 	for _, pat := range p.patterns {
-		re, err := fndCompilePattern(pat)
+		re, err := compilePattern(pat)
 		if err != nil {
 			return nil, err
 		}
@@ -109,12 +109,12 @@ func (c FindingsConfig) compile() (*fndParams, error) {
 }
 
 // Validate checks the parameters: days not negative, patterns compile.
-func (c FindingsConfig) Validate() error {
+func (c Config) Validate() error {
 	_, err := c.compile()
 	return err
 }
 
-func fndCompilePattern(pat string) (*regexp.Regexp, error) {
+func compilePattern(pat string) (*regexp.Regexp, error) {
 	if re, ok := strings.CutPrefix(pat, "re:"); ok {
 		r, err := regexp.Compile("(?i)" + re)
 		if err != nil {
@@ -141,7 +141,7 @@ func fndCompilePattern(pat string) (*regexp.Regexp, error) {
 	return regexp.MustCompile(b.String()), nil
 }
 
-func (p *fndParams) privileged(values ...string) bool {
+func (p *ruleParams) privileged(values ...string) bool {
 	for _, re := range p.matchers {
 		for _, v := range values {
 			if v != "" && re.MatchString(v) {
@@ -152,16 +152,16 @@ func (p *fndParams) privileged(values ...string) bool {
 	return false
 }
 
-// fndRule is one rule: eval reports whether u is in the rule's population
+// ruleDef is one rule: eval reports whether u is in the rule's population
 // and, if so, its outcome and a one-line detail.
-type fndRule struct {
+type ruleDef struct {
 	id      string
 	version int
-	params  func(p *fndParams) map[string]any
-	eval    func(e *fndEval, u int32) (in bool, o Outcome, detail string)
+	params  func(p *ruleParams) map[string]any
+	eval    func(e *eval, u int32) (in bool, o Outcome, detail string)
 }
 
-// fndRules is every rule, in the order reports list them.
+// ruleDefs is every rule, in the order reports list them.
 //
 //   - dormant: active human accounts (machine accounts authenticate with
 //     keys, sign-in data does not describe them) with no sign-in for at
@@ -187,24 +187,24 @@ type fndRule struct {
 //     (suspended-with-grants reports those).
 //
 // Each rule reports UNKNOWN where the provider gives no data it needs.
-var fndRules = []fndRule{
-	{id: RuleDormant, version: 1, params: func(p *fndParams) map[string]any { return map[string]any{"days": p.dormantDays} }, eval: evalDormant},
-	{id: RuleNeverSignedIn, version: 1, params: func(p *fndParams) map[string]any { return map[string]any{"days": p.neverDays} }, eval: evalNeverSignedIn},
-	{id: RuleSuspendedGrant, version: 1, params: fndNoParams, eval: evalSuspendedWithGrants},
-	{id: RuleUnverified, version: 1, params: fndNoParams, eval: evalUnverifiedEmail},
-	{id: RuleMachineGrants, version: 1, params: fndNoParams, eval: evalMachineWithGrants},
-	{id: RuleStatusMismatch, version: 1, params: fndNoParams, eval: evalStatusMismatch},
-	{id: RulePrivileged, version: 1, params: func(p *fndParams) map[string]any {
+var ruleDefs = []ruleDef{
+	{id: RuleDormant, version: 1, params: func(p *ruleParams) map[string]any { return map[string]any{"days": p.dormantDays} }, eval: evalDormant},
+	{id: RuleNeverSignedIn, version: 1, params: func(p *ruleParams) map[string]any { return map[string]any{"days": p.neverDays} }, eval: evalNeverSignedIn},
+	{id: RuleSuspendedGrant, version: 1, params: noParams, eval: evalSuspendedWithGrants},
+	{id: RuleUnverified, version: 1, params: noParams, eval: evalUnverifiedEmail},
+	{id: RuleMachineGrants, version: 1, params: noParams, eval: evalMachineWithGrants},
+	{id: RuleStatusMismatch, version: 1, params: noParams, eval: evalStatusMismatch},
+	{id: RulePrivileged, version: 1, params: func(p *ruleParams) map[string]any {
 		return map[string]any{"patterns": p.patterns, "dormant_days": p.privDays}
 	}, eval: evalPrivileged},
 }
 
-func fndNoParams(*fndParams) map[string]any { return map[string]any{} }
+func noParams(*ruleParams) map[string]any { return map[string]any{} }
 
 // RuleIDs lists every rule id in report order.
 func RuleIDs() []string {
-	ids := make([]string, len(fndRules))
-	for i, r := range fndRules {
+	ids := make([]string, len(ruleDefs))
+	for i, r := range ruleDefs {
 		ids[i] = r.id
 	}
 	return ids
@@ -213,15 +213,15 @@ func RuleIDs() []string {
 // CheckRuleIDs returns an error naming the first id that is no rule.
 func CheckRuleIDs(ids []string) error {
 	for _, id := range ids {
-		if fndRuleIndex(id) < 0 {
+		if ruleIndex(id) < 0 {
 			return fmt.Errorf("unknown rule %q: use one of %s", id, strings.Join(RuleIDs(), ", "))
 		}
 	}
 	return nil
 }
 
-func fndRuleIndex(id string) int {
-	for i, r := range fndRules {
+func ruleIndex(id string) int {
+	for i, r := range ruleDefs {
 		if r.id == id {
 			return i
 		}
@@ -229,93 +229,93 @@ func fndRuleIndex(id string) int {
 	return -1
 }
 
-// fndEval is what rules read: the users, per-source snapshot times, and
+// eval is what rules read: the users, per-source snapshot times, and
 // what linking found.
-type fndEval struct {
-	b *fndBuilder
-	p *fndParams
+type eval struct {
+	b *builder
+	p *ruleParams
 	// mismatch holds the detail of each status-mismatch FAIL; linked marks
 	// accounts whose person spans sources.
 	mismatch map[int32]string
 	linked   []bool
 }
 
-const fndDay = 24 * 60 * 60
+const day = 24 * 60 * 60
 
-func fndDate(unix int64) string { return time.Unix(unix, 0).UTC().Format(time.DateOnly) }
+func date(unix int64) string { return time.Unix(unix, 0).UTC().Format(time.DateOnly) }
 
-func fndDaysAgo(at, t int64) int64 {
+func daysAgo(at, t int64) int64 {
 	d := at - t
 	if d < 0 {
 		return 0 // a clock ahead of the snapshot: treat as just now
 	}
-	return d / fndDay
+	return d / day
 }
 
-func fndIsHuman(u *fndUser) bool { return u.flags&fndMachine == 0 }
+func isHuman(u *account) bool { return u.flags&machine == 0 }
 
-func fndGone(s idsnap.Status) bool {
+func isGone(s idsnap.Status) bool {
 	return s == idsnap.StatusSuspended || s == idsnap.StatusInactive || s == idsnap.StatusDeleted
 }
 
-const fndNoActivity = "the provider exposes no sign-in data"
+const noActivity = "the provider exposes no sign-in data"
 
 // dormancy judges an account by its sign-ins against a threshold of days:
 // the dormant rule and the privileged rule share it.
-func (e *fndEval) dormancy(u *fndUser, days int) (Outcome, string) {
-	if u.flags&fndActivity == 0 {
-		return OutcomeUnknown, fndNoActivity
+func (e *eval) dormancy(u *account, days int) (Outcome, string) {
+	if u.flags&activity == 0 {
+		return OutcomeUnknown, noActivity
 	}
 	at := e.b.at[u.src]
-	limit := int64(days) * fndDay
+	limit := int64(days) * day
 	switch {
-	case u.flags&fndHasLastSignIn != 0:
-		ago := fndDaysAgo(at, u.lastSignIn)
+	case u.flags&hasLastSignIn != 0:
+		ago := daysAgo(at, u.lastSignIn)
 		if at-u.lastSignIn >= limit {
-			return OutcomeFail, fmt.Sprintf("last sign-in %s, %d days before the snapshot", fndDate(u.lastSignIn), ago)
+			return OutcomeFail, fmt.Sprintf("last sign-in %s, %d days before the snapshot", date(u.lastSignIn), ago)
 		}
 		return OutcomePass, ""
-	case u.flags&fndSignedIn != 0:
+	case u.flags&signedIn != 0:
 		return OutcomeUnknown, "signed in, but the provider gives no last sign-in time"
-	case u.flags&fndHasCreated == 0:
+	case u.flags&hasCreated == 0:
 		return OutcomeUnknown, "never signed in; creation time unknown"
 	case at-u.created >= limit:
-		return OutcomeFail, fmt.Sprintf("never signed in; created %s, %d days before the snapshot", fndDate(u.created), fndDaysAgo(at, u.created))
+		return OutcomeFail, fmt.Sprintf("never signed in; created %s, %d days before the snapshot", date(u.created), daysAgo(at, u.created))
 	}
 	return OutcomePass, ""
 }
 
-func evalDormant(e *fndEval, i int32) (bool, Outcome, string) {
+func evalDormant(e *eval, i int32) (bool, Outcome, string) {
 	u := &e.b.users[i]
-	if u.status != idsnap.StatusActive || !fndIsHuman(u) {
+	if u.status != idsnap.StatusActive || !isHuman(u) {
 		return false, "", ""
 	}
 	o, d := e.dormancy(u, e.p.dormantDays)
 	return true, o, d
 }
 
-func evalNeverSignedIn(e *fndEval, i int32) (bool, Outcome, string) {
+func evalNeverSignedIn(e *eval, i int32) (bool, Outcome, string) {
 	u := &e.b.users[i]
-	if u.status != idsnap.StatusActive || !fndIsHuman(u) {
+	if u.status != idsnap.StatusActive || !isHuman(u) {
 		return false, "", ""
 	}
 	at := e.b.at[u.src]
 	switch {
-	case u.flags&fndActivity == 0:
-		return true, OutcomeUnknown, fndNoActivity
-	case u.flags&(fndHasLastSignIn|fndSignedIn) != 0:
+	case u.flags&activity == 0:
+		return true, OutcomeUnknown, noActivity
+	case u.flags&(hasLastSignIn|signedIn) != 0:
 		return true, OutcomePass, ""
-	case u.flags&fndHasCreated == 0:
+	case u.flags&hasCreated == 0:
 		return true, OutcomeUnknown, "never signed in; creation time unknown"
-	case at-u.created >= int64(e.p.neverDays)*fndDay:
-		return true, OutcomeFail, fmt.Sprintf("never signed in; created %s, %d days before the snapshot", fndDate(u.created), fndDaysAgo(at, u.created))
+	case at-u.created >= int64(e.p.neverDays)*day:
+		return true, OutcomeFail, fmt.Sprintf("never signed in; created %s, %d days before the snapshot", date(u.created), daysAgo(at, u.created))
 	}
 	return true, OutcomePass, ""
 }
 
-func evalSuspendedWithGrants(e *fndEval, i int32) (bool, Outcome, string) {
+func evalSuspendedWithGrants(e *eval, i int32) (bool, Outcome, string) {
 	u := &e.b.users[i]
-	if !fndGone(u.status) {
+	if !isGone(u.status) {
 		return false, "", ""
 	}
 	if u.grants == 0 {
@@ -324,23 +324,23 @@ func evalSuspendedWithGrants(e *fndEval, i int32) (bool, Outcome, string) {
 	return true, OutcomeFail, string(u.status) + "; " + e.b.grantSummary(i, u)
 }
 
-func evalUnverifiedEmail(e *fndEval, i int32) (bool, Outcome, string) {
+func evalUnverifiedEmail(e *eval, i int32) (bool, Outcome, string) {
 	u := &e.b.users[i]
-	if u.status != idsnap.StatusActive || !fndIsHuman(u) || u.email == "" {
+	if u.status != idsnap.StatusActive || !isHuman(u) || u.email == "" {
 		return false, "", ""
 	}
 	switch {
-	case u.flags&fndVerifiedKnown == 0:
+	case u.flags&verifiedKnown == 0:
 		return true, OutcomeUnknown, "the provider does not say whether the email is verified"
-	case u.flags&fndVerified == 0:
+	case u.flags&verified == 0:
 		return true, OutcomeFail, "email " + u.email + " is not verified"
 	}
 	return true, OutcomePass, ""
 }
 
-func evalMachineWithGrants(e *fndEval, i int32) (bool, Outcome, string) {
+func evalMachineWithGrants(e *eval, i int32) (bool, Outcome, string) {
 	u := &e.b.users[i]
-	if fndIsHuman(u) {
+	if isHuman(u) {
 		return false, "", ""
 	}
 	if u.grants == 0 {
@@ -349,7 +349,7 @@ func evalMachineWithGrants(e *fndEval, i int32) (bool, Outcome, string) {
 	return true, OutcomeFail, "inventory: " + string(u.status) + " machine account; " + e.b.grantSummary(i, u)
 }
 
-func evalStatusMismatch(e *fndEval, i int32) (bool, Outcome, string) {
+func evalStatusMismatch(e *eval, i int32) (bool, Outcome, string) {
 	if !e.linked[i] {
 		return false, "", ""
 	}
@@ -359,7 +359,7 @@ func evalStatusMismatch(e *fndEval, i int32) (bool, Outcome, string) {
 	return true, OutcomePass, ""
 }
 
-func evalPrivileged(e *fndEval, i int32) (bool, Outcome, string) {
+func evalPrivileged(e *eval, i int32) (bool, Outcome, string) {
 	x := e.b.extra[i]
 	if x == nil || x.privCount == 0 {
 		return false, "", ""
@@ -372,11 +372,11 @@ func evalPrivileged(e *fndEval, i int32) (bool, Outcome, string) {
 	if o == OutcomePass {
 		return true, o, ""
 	}
-	return true, o, "holds " + fndList(x.privLabels, int(x.privCount)) + "; " + d
+	return true, o, "holds " + list(x.privLabels, int(x.privCount)) + "; " + d
 }
 
-// fndList joins up to three labels and says how many more there are.
-func fndList(labels []string, total int) string {
+// list joins up to three labels and says how many more there are.
+func list(labels []string, total int) string {
 	s := strings.Join(labels, ", ")
 	if more := total - len(labels); more > 0 {
 		s += " and " + strconv.Itoa(more) + " more"

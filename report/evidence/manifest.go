@@ -1,7 +1,8 @@
-package report
+package evidence
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/report"
 )
 
 // ManifestFormat names the manifest's layout; it changes only with an
@@ -73,9 +75,9 @@ type ManifestSignature struct {
 	KeyID     string `json:"key_id"`
 }
 
-// evManifestSources turns snapshots into the manifest's per-source list,
+// manifestSources turns snapshots into the manifest's per-source list,
 // sorted by source name, snapshots by id.
-func evManifestSources(snaps []idsnap.Snapshot) []ManifestSource {
+func manifestSources(snaps []idsnap.Snapshot) []ManifestSource {
 	by := map[string]*ManifestSource{}
 	for _, s := range snaps {
 		m := by[s.Source]
@@ -89,7 +91,7 @@ func evManifestSources(snaps []idsnap.Snapshot) []ManifestSource {
 	}
 	out := make([]ManifestSource, 0, len(by))
 	for _, m := range by {
-		slices.SortFunc(m.Snapshots, func(a, b ManifestSnapshot) int { return cmpInt64(a.ID, b.ID) })
+		slices.SortFunc(m.Snapshots, func(a, b ManifestSnapshot) int { return cmp.Compare(a.ID, b.ID) })
 		out = append(out, *m)
 	}
 	slices.SortFunc(out, func(a, b ManifestSource) int { return strings.Compare(a.Name, b.Name) })
@@ -110,7 +112,7 @@ func RedactArgs(args []string) []string {
 			continue
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !evSecretFlag(name) {
+		if !secretFlag(name) {
 			continue
 		}
 		if hasValue {
@@ -123,7 +125,7 @@ func RedactArgs(args []string) []string {
 	return out
 }
 
-func evSecretFlag(name string) bool {
+func secretFlag(name string) bool {
 	n := strings.ToLower(name)
 	return strings.Contains(n, "secret") || strings.Contains(n, "token") || n == "pat" || strings.HasSuffix(n, "-pat") ||
 		strings.Contains(n, "password")
@@ -131,7 +133,7 @@ func evSecretFlag(name string) bool {
 
 // finish writes manifest.json, signs it when asked, writes SHA256SUMS and
 // moves the folder to out.
-func (f *evFolder) finish(out, export string, meta EvidenceMeta, sources []ManifestSource) (*Manifest, error) {
+func (f *folder) finish(out, export string, meta Meta, sources []ManifestSource) (*Manifest, error) {
 	m := &Manifest{
 		Format:      ManifestFormat,
 		Export:      export,
@@ -155,7 +157,7 @@ func (f *evFolder) finish(out, export string, meta EvidenceMeta, sources []Manif
 		m.Signature = &ManifestSignature{File: SignatureFile, Algorithm: "minisign Ed25519 BLAKE2b-512 prehashed", KeyID: meta.Signer.ID.String()}
 	}
 	var buf bytes.Buffer
-	if err := RenderJSON(&buf, m); err != nil {
+	if err := report.RenderJSON(&buf, m); err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
 	sums := slices.Clone(f.files)
@@ -172,7 +174,7 @@ func (f *evFolder) finish(out, export string, meta EvidenceMeta, sources []Manif
 		}
 		sums = append(sums, e)
 	}
-	if _, err := f.write(SumsFile, func(w io.Writer) (int, error) { return -1, evWriteSums(w, sums) }); err != nil {
+	if _, err := f.write(SumsFile, func(w io.Writer) (int, error) { return -1, writeSums(w, sums) }); err != nil {
 		return nil, err
 	}
 	if err := f.commit(out); err != nil {
@@ -181,9 +183,9 @@ func (f *evFolder) finish(out, export string, meta EvidenceMeta, sources []Manif
 	return m, nil
 }
 
-// evWriteSums writes "<hex>  <name>\n" lines, sorted by name: the format
+// writeSums writes "<hex>  <name>\n" lines, sorted by name: the format
 // `sha256sum -c` reads (two spaces: text mode, which is binary on POSIX).
-func evWriteSums(w io.Writer, files []ManifestFileEntry) error {
+func writeSums(w io.Writer, files []ManifestFileEntry) error {
 	files = slices.Clone(files)
 	slices.SortFunc(files, func(a, b ManifestFileEntry) int { return strings.Compare(a.Name, b.Name) })
 	for _, e := range files {
@@ -194,9 +196,9 @@ func evWriteSums(w io.Writer, files []ManifestFileEntry) error {
 	return nil
 }
 
-// evDecodeManifest reads manifest.json strictly: unknown fields and a
+// decodeManifest reads manifest.json strictly: unknown fields and a
 // foreign format are refused.
-func evDecodeManifest(b []byte) (*Manifest, error) {
+func decodeManifest(b []byte) (*Manifest, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var m Manifest

@@ -1,4 +1,4 @@
-package report
+package people
 
 import (
 	"bytes"
@@ -7,8 +7,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/internal/golden"
+	"github.com/idsnap/idsnap/report"
 )
 
 func TestNormalizeEmail(t *testing.T) {
@@ -47,36 +50,48 @@ func TestNormalizeEmail(t *testing.T) {
 	}
 }
 
-func pplUser(id, email, ext string, st idsnap.Status) idsnap.Record {
+// at is the time of every snapshot in these tests.
+var at = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func stateOf(source string, id int64, at time.Time, recs ...idsnap.Record) report.State {
+	return report.StateOf(idsnap.Snapshot{ID: id, Source: source, TakenAt: at}, recs...)
+}
+
+func grant(principal, ent string, st idsnap.Status) idsnap.Record {
+	res, _, _ := strings.Cut(ent, ":")
+	return idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(principal, ent), PrincipalID: principal, EntitlementID: ent, ResourceID: res, Status: st}
+}
+
+func user(id, email, ext string, st idsnap.Status) idsnap.Record {
 	return idsnap.Record{Kind: idsnap.KindUser, ID: id, Email: email, ExternalID: ext, Status: st}
 }
 
-// pplFixture is three sources whose accounts link by every step.
-func pplFixture() []FindingsInput {
-	return []FindingsInput{
-		fndInputOf("kinde", 1, fndAt,
-			pplUser("kp_1", "Alice@Acme.com", "", idsnap.StatusActive),
-			pplUser("kp_2", "bob+kinde@acme.com", "emp-2", idsnap.StatusSuspended),
-			pplUser("kp_3", "carol@acme.io", "", idsnap.StatusActive),
-			pplUser("kp_4", "", "", idsnap.StatusActive),
-			fndGrant("kp_1", "o:member", ""), // not a user: ignored
+// fixture is three sources whose accounts link by every step.
+func fixture() []report.State {
+	return []report.State{
+		stateOf("kinde", 1, at,
+			user("kp_1", "Alice@Acme.com", "", idsnap.StatusActive),
+			user("kp_2", "bob+kinde@acme.com", "emp-2", idsnap.StatusSuspended),
+			user("kp_3", "carol@acme.io", "", idsnap.StatusActive),
+			user("kp_4", "", "", idsnap.StatusActive),
+			grant("kp_1", "o:member", ""), // not a user: ignored
 		),
-		fndInputOf("ory", 2, fndAt,
-			pplUser("o-1", "alice@acme.com", "", idsnap.StatusActive),
-			pplUser("o-2", "robert@acme.com", "emp-2", idsnap.StatusActive), // external id equals kinde's
-			pplUser("o-3", "dave@acme.com", "z-9", idsnap.StatusInactive),   // external id is zitadel's user id
+		stateOf("ory", 2, at,
+			user("o-1", "alice@acme.com", "", idsnap.StatusActive),
+			user("o-2", "robert@acme.com", "emp-2", idsnap.StatusActive), // external id equals kinde's
+			user("o-3", "dave@acme.com", "z-9", idsnap.StatusInactive),   // external id is zitadel's user id
 		),
-		fndInputOf("zitadel", 3, fndAt,
-			pplUser("z-3", "carol@acme.com", "", idsnap.StatusActive),
-			pplUser("z-9", "d.smith@contractor.net", "", idsnap.StatusActive),
+		stateOf("zitadel", 3, at,
+			user("z-3", "carol@acme.com", "", idsnap.StatusActive),
+			user("z-9", "d.smith@contractor.net", "", idsnap.StatusActive),
 		),
 	}
 }
 
-// pplPeopleOf maps "source:id" to the person id and matched_by of its person.
-func pplPeopleOf(t *testing.T, cfg PeopleConfig, linkedOnly bool) (map[string]string, *PeopleResult) {
+// peopleOf maps "source:id" to the person id and matched_by of its person.
+func peopleOf(t *testing.T, cfg Config, linkedOnly bool) (map[string]string, *Result) {
 	t.Helper()
-	res, err := People(t.Context(), pplFixture(), cfg, linkedOnly)
+	res, err := Run(t.Context(), fixture(), cfg, linkedOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,10 +105,10 @@ func pplPeopleOf(t *testing.T, cfg PeopleConfig, linkedOnly bool) (map[string]st
 }
 
 func TestPeopleLinking(t *testing.T) {
-	aliases := PeopleConfig{DomainAliases: map[string]string{"ACME.io": "acme.com"}}
+	aliases := Config{DomainAliases: map[string]string{"ACME.io": "acme.com"}}
 	tests := []struct {
 		name string
-		cfg  PeopleConfig
+		cfg  Config
 		want map[string]string
 	}{
 		{"automatic", aliases, map[string]string{
@@ -103,14 +118,14 @@ func TestPeopleLinking(t *testing.T) {
 			"kinde:kp_4": "kinde:kp_4 ",
 			"ory:o-3":    "d.smith@contractor.net external_id", "zitadel:z-9": "d.smith@contractor.net external_id",
 		}},
-		{"no alias", PeopleConfig{}, map[string]string{
+		{"no alias", Config{}, map[string]string{
 			"kinde:kp_1": "alice@acme.com email:lowercase", "ory:o-1": "alice@acme.com email:lowercase",
 			"kinde:kp_2": "bob@acme.com external_id", "ory:o-2": "bob@acme.com external_id",
 			"kinde:kp_3": "carol@acme.io ", "zitadel:z-3": "carol@acme.com ",
 			"kinde:kp_4": "kinde:kp_4 ",
 			"ory:o-3":    "d.smith@contractor.net external_id", "zitadel:z-9": "d.smith@contractor.net external_id",
 		}},
-		{"manual link and unlink", PeopleConfig{
+		{"manual link and unlink", Config{
 			DomainAliases: map[string]string{"acme.io": "acme.com"},
 			Links:         [][]string{{"kinde:kp_4", "zitadel:z-3"}, {"kinde:gone", "ory:o-1"}},
 			Unlinks:       [][]string{{"ory:o-3", "zitadel:z-9"}},
@@ -124,7 +139,7 @@ func TestPeopleLinking(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, _ := pplPeopleOf(t, tt.cfg, false)
+			got, _ := peopleOf(t, tt.cfg, false)
 			for k, w := range tt.want {
 				if got[k] != w {
 					t.Errorf("person of %s = %q, want %q", k, got[k], w)
@@ -140,12 +155,12 @@ func TestPeopleLinking(t *testing.T) {
 // TestUnlinkBlocksBridge: an unlink holds even when a third account would
 // join the two sides transitively.
 func TestUnlinkBlocksBridge(t *testing.T) {
-	in := []FindingsInput{
-		fndInputOf("a", 1, fndAt, pplUser("1", "shared@acme.com", "", idsnap.StatusActive)),
-		fndInputOf("b", 2, fndAt, pplUser("2", "shared@acme.com", "", idsnap.StatusActive)),
-		fndInputOf("c", 3, fndAt, pplUser("3", "SHARED@acme.com", "", idsnap.StatusActive)),
+	in := []report.State{
+		stateOf("a", 1, at, user("1", "shared@acme.com", "", idsnap.StatusActive)),
+		stateOf("b", 2, at, user("2", "shared@acme.com", "", idsnap.StatusActive)),
+		stateOf("c", 3, at, user("3", "SHARED@acme.com", "", idsnap.StatusActive)),
 	}
-	res, err := People(t.Context(), in, PeopleConfig{Unlinks: [][]string{{"a:1", "c:3"}}}, false)
+	res, err := Run(t.Context(), in, Config{Unlinks: [][]string{{"a:1", "c:3"}}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,13 +185,13 @@ func TestUnlinkBlocksBridge(t *testing.T) {
 func TestPeopleConfigErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  PeopleConfig
+		cfg  Config
 		want string
 	}{
-		{"link not a pair", PeopleConfig{Links: [][]string{{"a:1"}}}, "give exactly two accounts"},
-		{"ref without source", PeopleConfig{Links: [][]string{{"a:1", "2"}}}, `account "2": write it as source:id`},
-		{"linked and unlinked", PeopleConfig{Links: [][]string{{"a:1", "b:2"}}, Unlinks: [][]string{{"b:2", "a:1"}}}, "both linked and unlinked"},
-		{"alias to itself", PeopleConfig{DomainAliases: map[string]string{"Acme.com": "acme.com"}}, "give two different domains"},
+		{"link not a pair", Config{Links: [][]string{{"a:1"}}}, "give exactly two accounts"},
+		{"ref without source", Config{Links: [][]string{{"a:1", "2"}}}, `account "2": write it as source:id`},
+		{"linked and unlinked", Config{Links: [][]string{{"a:1", "b:2"}}, Unlinks: [][]string{{"b:2", "a:1"}}}, "both linked and unlinked"},
+		{"alias to itself", Config{DomainAliases: map[string]string{"Acme.com": "acme.com"}}, "give two different domains"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,25 +202,25 @@ func TestPeopleConfigErrors(t *testing.T) {
 		})
 	}
 	// Links joining the two sides of an unlink through a third account.
-	cfg := PeopleConfig{
+	cfg := Config{
 		Links:   [][]string{{"kinde:kp_4", "ory:o-1"}, {"ory:o-1", "zitadel:z-9"}},
 		Unlinks: [][]string{{"kinde:kp_4", "zitadel:z-9"}},
 	}
-	if _, err := People(t.Context(), pplFixture(), cfg, false); err == nil || !strings.Contains(err.Error(), "which unlinks keeps apart") {
+	if _, err := Run(t.Context(), fixture(), cfg, false); err == nil || !strings.Contains(err.Error(), "which unlinks keeps apart") {
 		t.Errorf("People(links bridging an unlink) = %v, want an error", err)
 	}
 }
 
 func TestPeopleGolden(t *testing.T) {
-	_, res := pplPeopleOf(t, PeopleConfig{DomainAliases: map[string]string{"acme.io": "acme.com"}}, false)
-	for _, f := range []Format{FormatJSON, FormatTable} {
+	_, res := peopleOf(t, Config{DomainAliases: map[string]string{"acme.io": "acme.com"}}, false)
+	for _, f := range []report.Format{report.FormatJSON, report.FormatTable} {
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := RenderPeople(&buf, f, res); err != nil {
+			if err := Render(&buf, f, res); err != nil {
 				t.Fatal(err)
 			}
-			fndCheckGolden(t, filepath.Join("testdata", "people."+string(f)+".golden"), buf.Bytes())
-			if f != FormatJSON {
+			golden.Check(t, filepath.Join("testdata", "people."+string(f)+".golden"), buf.Bytes())
+			if f != report.FormatJSON {
 				return
 			}
 			var doc struct {
@@ -225,7 +240,7 @@ func TestPeopleGolden(t *testing.T) {
 			}
 		})
 	}
-	_, linked := pplPeopleOf(t, PeopleConfig{}, true)
+	_, linked := peopleOf(t, Config{}, true)
 	for _, p := range linked.People {
 		if len(p.Accounts) < 2 {
 			t.Errorf("linkedOnly kept person %s with one account", p.ID)

@@ -1,4 +1,4 @@
-package report
+package evidence
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func evTestKey(t *testing.T) *SecretKey {
+func testKey(t *testing.T) *SecretKey {
 	t.Helper()
 	k, err := GenerateKey(rand.Reader)
 	if err != nil {
@@ -22,7 +22,7 @@ func evTestKey(t *testing.T) *SecretKey {
 }
 
 func TestKeyRoundTrip(t *testing.T) {
-	k := evTestKey(t)
+	k := testKey(t)
 	sk, err := k.MarshalText()
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestKeyRoundTrip(t *testing.T) {
 }
 
 func TestParseSecretKeyRejects(t *testing.T) {
-	k := evTestKey(t)
+	k := testKey(t)
 	sk, _ := k.MarshalText()
 	line := strings.Split(string(sk), "\n")[1]
 	raw, _ := base64.StdEncoding.DecodeString(line)
@@ -92,7 +92,7 @@ func mustText(t *testing.T, m interface{ MarshalText() ([]byte, error) }) []byte
 }
 
 func TestSignVerify(t *testing.T) {
-	k := evTestKey(t)
+	k := testKey(t)
 	msg := []byte("{\"format\": \"idsnap-evidence/1\"}\n")
 	sig := k.Sign(msg, "manifest.json", time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	trusted, err := k.Public().Verify(msg, sig)
@@ -102,7 +102,7 @@ func TestSignVerify(t *testing.T) {
 	if want := "timestamp:1772366400\tfile:manifest.json\thashed"; trusted != want {
 		t.Errorf("trusted comment = %q; want %q", trusted, want)
 	}
-	other := evTestKey(t)
+	other := testKey(t)
 	lines := strings.Split(string(sig), "\n")
 	tests := []struct {
 		name string
@@ -135,7 +135,7 @@ func TestMinisignInterop(t *testing.T) {
 		t.Skip("minisign not installed")
 	}
 	dir := t.TempDir()
-	k := evTestKey(t)
+	k := testKey(t)
 	pub, sec := filepath.Join(dir, "key.pub"), filepath.Join(dir, "key.sec")
 	msgPath := filepath.Join(dir, ManifestFile)
 	msg := []byte("{\"rows\": 3}\n")

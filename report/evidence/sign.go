@@ -1,4 +1,4 @@
-package report
+package evidence
 
 import (
 	"bytes"
@@ -33,17 +33,17 @@ import (
 // 0600 mode, not a passphrase: keep it off shared disks.
 
 const (
-	evAlgEd         = "Ed" // legacy: signs the message itself
-	evAlgEdPrehash  = "ED" // signs BLAKE2b-512 of the message (minisign's default)
-	evKDFNone       = "\x00\x00"
-	evKDFScrypt     = "Sc"
-	evChkBlake2b    = "B2"
-	evUntrustedPfx  = "untrusted comment: "
-	evTrustedPfx    = "trusted comment: "
-	evPublicKeyLen  = 2 + 8 + ed25519.PublicKeySize
-	evSecretKeyLen  = 2 + 2 + 2 + 32 + 8 + 8 + 8 + ed25519.PrivateKeySize + 32
-	evSignatureLen  = 2 + 8 + ed25519.SignatureSize
-	evMaxKeyFileLen = 4096
+	algEd         = "Ed" // legacy: signs the message itself
+	algEdPrehash  = "ED" // signs BLAKE2b-512 of the message (minisign's default)
+	kDFNone       = "\x00\x00"
+	kDFScrypt     = "Sc"
+	chkBlake2b    = "B2"
+	untrustedPfx  = "untrusted comment: "
+	trustedPfx    = "trusted comment: "
+	publicKeyLen  = 2 + 8 + ed25519.PublicKeySize
+	secretKeyLen  = 2 + 2 + 2 + 32 + 8 + 8 + 8 + ed25519.PrivateKeySize + 32
+	signatureLen  = 2 + 8 + ed25519.SignatureSize
+	maxKeyFileLen = 4096
 )
 
 // KeyID is a minisign key id: 8 random bytes naming a key pair.
@@ -91,22 +91,22 @@ func (k PublicKey) MarshalText() ([]byte, error) {
 	if len(k.Key) != ed25519.PublicKeySize {
 		return nil, errors.New("public key is not an Ed25519 key")
 	}
-	b := make([]byte, 0, evPublicKeyLen)
-	b = append(b, evAlgEd...)
+	b := make([]byte, 0, publicKeyLen)
+	b = append(b, algEd...)
 	b = append(b, k.ID[:]...)
 	b = append(b, k.Key...)
-	return fmt.Appendf(nil, "%sminisign public key %s\n%s\n", evUntrustedPfx, k.ID, base64.StdEncoding.EncodeToString(b)), nil
+	return fmt.Appendf(nil, "%sminisign public key %s\n%s\n", untrustedPfx, k.ID, base64.StdEncoding.EncodeToString(b)), nil
 }
 
 // ParsePublicKey reads a minisign public key: the file's content, or the
 // bare base64 line (as minisign -P takes it).
 func ParsePublicKey(data []byte) (PublicKey, error) {
-	line, err := evKeyLine(data)
+	line, err := keyLine(data)
 	if err != nil {
 		return PublicKey{}, fmt.Errorf("read public key: %w", err)
 	}
 	b, err := base64.StdEncoding.DecodeString(line)
-	if err != nil || len(b) != evPublicKeyLen || string(b[:2]) != evAlgEd {
+	if err != nil || len(b) != publicKeyLen || string(b[:2]) != algEd {
 		return PublicKey{}, errors.New("read public key: not a minisign Ed25519 public key")
 	}
 	var k PublicKey
@@ -120,33 +120,33 @@ func (k *SecretKey) MarshalText() ([]byte, error) {
 	if len(k.Key) != ed25519.PrivateKeySize {
 		return nil, errors.New("secret key is not an Ed25519 key")
 	}
-	b := make([]byte, 0, evSecretKeyLen)
-	b = append(b, evAlgEd...)
-	b = append(b, evKDFNone...)
-	b = append(b, evChkBlake2b...)
+	b := make([]byte, 0, secretKeyLen)
+	b = append(b, algEd...)
+	b = append(b, kDFNone...)
+	b = append(b, chkBlake2b...)
 	b = append(b, make([]byte, 32+8+8)...) // salt, opslimit, memlimit: unused without a KDF
 	b = append(b, k.ID[:]...)
 	b = append(b, k.Key...)
-	chk := evSecretChecksum(k.ID, k.Key)
+	chk := secretChecksum(k.ID, k.Key)
 	b = append(b, chk[:]...)
 	return fmt.Appendf(nil, "%sidsnap secret key %s (unencrypted minisign format; keep this file private)\n%s\n",
-		evUntrustedPfx, k.ID, base64.StdEncoding.EncodeToString(b)), nil
+		untrustedPfx, k.ID, base64.StdEncoding.EncodeToString(b)), nil
 }
 
 // ParseSecretKey reads a secret key written by MarshalText or by
 // `minisign -G -W`. Passphrase-protected minisign keys are refused.
 func ParseSecretKey(data []byte) (*SecretKey, error) {
-	line, err := evKeyLine(data)
+	line, err := keyLine(data)
 	if err != nil {
 		return nil, fmt.Errorf("read secret key: %w", err)
 	}
 	b, err := base64.StdEncoding.DecodeString(line)
-	if err != nil || len(b) != evSecretKeyLen || string(b[:2]) != evAlgEd {
+	if err != nil || len(b) != secretKeyLen || string(b[:2]) != algEd {
 		return nil, errors.New("read secret key: not a minisign Ed25519 secret key")
 	}
 	switch string(b[2:4]) {
-	case evKDFNone:
-	case evKDFScrypt:
+	case kDFNone:
+	case kDFScrypt:
 		return nil, errors.New("read secret key: the key is passphrase-protected; create one with idsnap keygen or minisign -G -W")
 	default:
 		return nil, errors.New("read secret key: unknown key derivation algorithm")
@@ -155,7 +155,7 @@ func ParseSecretKey(data []byte) (*SecretKey, error) {
 	k := &SecretKey{Key: ed25519.PrivateKey(bytes.Clone(b[off+8 : off+8+ed25519.PrivateKeySize]))}
 	copy(k.ID[:], b[off:off+8])
 	chk := b[off+8+ed25519.PrivateKeySize:]
-	want := evSecretChecksum(k.ID, k.Key)
+	want := secretChecksum(k.ID, k.Key)
 	// minisign -W leaves the checksum zero; anything else must match.
 	if !bytes.Equal(chk, make([]byte, 32)) && subtle.ConstantTimeCompare(chk, want[:]) != 1 {
 		return nil, errors.New("read secret key: checksum mismatch: the key file is damaged")
@@ -167,9 +167,9 @@ func ParseSecretKey(data []byte) (*SecretKey, error) {
 	return k, nil
 }
 
-func evSecretChecksum(id KeyID, sk ed25519.PrivateKey) [32]byte {
+func secretChecksum(id KeyID, sk ed25519.PrivateKey) [32]byte {
 	h, _ := blake2b.New256(nil) // unkeyed: never fails
-	h.Write([]byte(evAlgEd))
+	h.Write([]byte(algEd))
 	h.Write(id[:])
 	h.Write(sk)
 	var sum [32]byte
@@ -177,14 +177,14 @@ func evSecretChecksum(id KeyID, sk ed25519.PrivateKey) [32]byte {
 	return sum
 }
 
-// evKeyLine returns the base64 line of a key file, skipping a leading
+// keyLine returns the base64 line of a key file, skipping a leading
 // untrusted comment.
-func evKeyLine(data []byte) (string, error) {
-	if len(data) > evMaxKeyFileLen {
+func keyLine(data []byte) (string, error) {
+	if len(data) > maxKeyFileLen {
 		return "", errors.New("key file too large")
 	}
 	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
-	if len(lines) > 0 && strings.HasPrefix(lines[0], evUntrustedPfx) {
+	if len(lines) > 0 && strings.HasPrefix(lines[0], untrustedPfx) {
 		lines = lines[1:]
 	}
 	if len(lines) == 0 || strings.TrimSpace(lines[0]) == "" {
@@ -198,8 +198,8 @@ func evKeyLine(data []byte) (string, error) {
 func (k *SecretKey) Sign(message []byte, fileName string, now time.Time) []byte {
 	h := blake2b.Sum512(message)
 	sig := ed25519.Sign(k.Key, h[:])
-	b := make([]byte, 0, evSignatureLen)
-	b = append(b, evAlgEdPrehash...)
+	b := make([]byte, 0, signatureLen)
+	b = append(b, algEdPrehash...)
 	b = append(b, k.ID[:]...)
 	b = append(b, sig...)
 	// The trusted comment is minisign's own shape; names with a newline or tab
@@ -211,22 +211,22 @@ func (k *SecretKey) Sign(message []byte, fileName string, now time.Time) []byte 
 	trusted += "\thashed"
 	global := ed25519.Sign(k.Key, append(bytes.Clone(sig), trusted...))
 	return fmt.Appendf(nil, "%ssignature from idsnap secret key %s\n%s\n%s%s\n%s\n",
-		evUntrustedPfx, k.ID, base64.StdEncoding.EncodeToString(b),
-		evTrustedPfx, trusted, base64.StdEncoding.EncodeToString(global))
+		untrustedPfx, k.ID, base64.StdEncoding.EncodeToString(b),
+		trustedPfx, trusted, base64.StdEncoding.EncodeToString(global))
 }
 
 // Verify checks a minisign signature file over message (prehashed or
 // legacy) and returns its trusted comment.
 func (k PublicKey) Verify(message, sigFile []byte) (trusted string, err error) {
-	if len(sigFile) > evMaxKeyFileLen {
+	if len(sigFile) > maxKeyFileLen {
 		return "", errors.New("signature file too large")
 	}
 	lines := strings.Split(strings.TrimRight(strings.ReplaceAll(string(sigFile), "\r\n", "\n"), "\n"), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], evUntrustedPfx) || !strings.HasPrefix(lines[2], evTrustedPfx) {
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], untrustedPfx) || !strings.HasPrefix(lines[2], trustedPfx) {
 		return "", errors.New("not a minisign signature file")
 	}
 	b, err := base64.StdEncoding.DecodeString(lines[1])
-	if err != nil || len(b) != evSignatureLen {
+	if err != nil || len(b) != signatureLen {
 		return "", errors.New("not a minisign signature")
 	}
 	alg, sig := string(b[:2]), b[10:]
@@ -237,17 +237,17 @@ func (k PublicKey) Verify(message, sigFile []byte) (trusted string, err error) {
 	}
 	signed := message
 	switch alg {
-	case evAlgEdPrehash:
+	case algEdPrehash:
 		h := blake2b.Sum512(message)
 		signed = h[:]
-	case evAlgEd:
+	case algEd:
 	default:
 		return "", errors.New("unknown signature algorithm")
 	}
 	if !ed25519.Verify(k.Key, signed, sig) {
 		return "", errors.New("signature does not match the file")
 	}
-	trusted = strings.TrimPrefix(lines[2], evTrustedPfx)
+	trusted = strings.TrimPrefix(lines[2], trustedPfx)
 	global, err := base64.StdEncoding.DecodeString(lines[3])
 	if err != nil || len(global) != ed25519.SignatureSize {
 		return "", errors.New("malformed global signature")

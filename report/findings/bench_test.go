@@ -1,4 +1,4 @@
-package report
+package findings
 
 import (
 	"context"
@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/people"
 )
 
-// fndSynthetic is a tenant of n users in two sources: half in a Kinde-like
+// synthetic is a tenant of n users in two sources: half in a Kinde-like
 // source with sign-in data, half in a ZITADEL-like one without, 20 roles
 // on 5 projects, two grants per user, every fifth email shared across the
 // sources.
-func fndSynthetic(n int) []FindingsInput {
+func synthetic(n int) []report.State {
 	var kinde, zitadel []idsnap.Record
 	for p := range 5 {
 		for _, src := range []*[]idsnap.Record{&kinde, &zitadel} {
@@ -31,10 +33,10 @@ func fndSynthetic(n int) []FindingsInput {
 		r := idsnap.Record{
 			Kind: idsnap.KindUser, ID: fmt.Sprintf("u%07d", i), Email: fmt.Sprintf("user%d@acme.com", i),
 			Name: fmt.Sprintf("User %d", i), Status: idsnap.StatusActive, Type: idsnap.AccountHuman,
-			EmailVerified: &verified, CreatedAt: fndAt.AddDate(0, 0, -i%400),
+			EmailVerified: &verified, CreatedAt: at.AddDate(0, 0, -i%400),
 		}
 		if i%2 == 0 {
-			r.Activity = &idsnap.Activity{LastSignIn: fndAt.AddDate(0, 0, -i%200), SignIns: int64(i % 7)}
+			r.Activity = &idsnap.Activity{LastSignIn: at.AddDate(0, 0, -i%200), SignIns: int64(i % 7)}
 		} else {
 			src = &zitadel
 			if i%5 == 0 {
@@ -53,20 +55,20 @@ func fndSynthetic(n int) []FindingsInput {
 			*src = append(*src, idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(r.ID, e), PrincipalID: r.ID, EntitlementID: e, ResourceID: fmt.Sprintf("p%d", i%5)})
 		}
 	}
-	return []FindingsInput{
-		fndInputOf("kinde", 1, fndAt, kinde...),
-		fndInputOf("zitadel", 2, fndAt, zitadel...),
+	return []report.State{
+		stateOf("kinde", 1, at, kinde...),
+		stateOf("zitadel", 2, at, zitadel...),
 	}
 }
 
 func BenchmarkFindings(b *testing.B) {
-	in := fndSynthetic(100_000)
+	in := synthetic(100_000)
 	ctx := context.Background()
 	b.ResetTimer()
-	var res *FindingsResult
+	var res *Result
 	for b.Loop() {
 		var err error
-		res, err = Findings(ctx, in, FindingsConfig{}, PeopleConfig{})
+		res, err = Run(ctx, in, Config{}, people.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,22 +84,22 @@ func BenchmarkFindings(b *testing.B) {
 	runtime.GC()
 	runtime.ReadMemStats(&without)
 	b.ReportMetric(float64(int64(with.HeapAlloc)-int64(without.HeapAlloc))/(1<<20), "result-MiB")
-	res, _ = Findings(ctx, in, FindingsConfig{}, PeopleConfig{})
+	res, _ = Run(ctx, in, Config{}, people.Config{})
 	if res.Len() != n {
 		b.Fatalf("second run: %d findings, first %d", res.Len(), n)
 	}
 	start := time.Now()
-	if err := RenderFindings(io.Discard, FormatJSON, res); err != nil {
+	if err := Render(io.Discard, report.FormatJSON, res); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(time.Since(start).Milliseconds()), "json-render-ms")
 }
 
 func BenchmarkPeople(b *testing.B) {
-	in := fndSynthetic(100_000)
+	in := synthetic(100_000)
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := People(ctx, in, PeopleConfig{}, true); err != nil {
+		if _, err := people.Run(ctx, in, people.Config{}, true); err != nil {
 			b.Fatal(err)
 		}
 	}

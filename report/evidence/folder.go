@@ -1,4 +1,4 @@
-package report
+package evidence
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/report"
 )
 
 // An evidence folder is what an auditor tests for completeness and
@@ -45,8 +46,8 @@ type SourceInfo struct {
 	Org      string
 }
 
-// EvidenceMeta is what every export records about how it was made.
-type EvidenceMeta struct {
+// Meta is what every export records about how it was made.
+type Meta struct {
 	// GeneratedAt is the export's clock reading (injected in tests).
 	GeneratedAt time.Time
 	// Args is the command line; values of secret-looking flags are redacted
@@ -58,16 +59,16 @@ type EvidenceMeta struct {
 	Signer *SecretKey
 }
 
-// evFolder collects the files of an export as they are written.
-type evFolder struct {
+// folder collects the files of an export as they are written.
+type folder struct {
 	tmp   string // the temporary folder being filled
 	files []ManifestFileEntry
 }
 
-// evCreate checks that out does not exist or is an empty directory and
+// create checks that out does not exist or is an empty directory and
 // makes a 0700 temporary folder beside it.
-func evCreate(out string) (*evFolder, error) {
-	if err := evCheckEmpty(out); err != nil {
+func create(out string) (*folder, error) {
+	if err := checkEmpty(out); err != nil {
 		return nil, err
 	}
 	parent := filepath.Dir(filepath.Clean(out))
@@ -79,10 +80,10 @@ func evCreate(out string) (*evFolder, error) {
 		os.RemoveAll(tmp)
 		return nil, fmt.Errorf("create evidence folder: %w", err)
 	}
-	return &evFolder{tmp: tmp}, nil
+	return &folder{tmp: tmp}, nil
 }
 
-func evCheckEmpty(out string) error {
+func checkEmpty(out string) error {
 	entries, err := os.ReadDir(out)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -96,10 +97,10 @@ func evCheckEmpty(out string) error {
 }
 
 // abort removes the temporary folder after a failure.
-func (f *evFolder) abort() { os.RemoveAll(f.tmp) }
+func (f *folder) abort() { os.RemoveAll(f.tmp) }
 
 // commit moves the finished folder to out, never over a non-empty folder.
-func (f *evFolder) commit(out string) error {
+func (f *folder) commit(out string) error {
 	d, err := os.Open(f.tmp)
 	if err == nil {
 		err = d.Sync()
@@ -108,7 +109,7 @@ func (f *evFolder) commit(out string) error {
 	if err != nil {
 		return fmt.Errorf("sync evidence folder: %w", err)
 	}
-	if err := evCheckEmpty(out); err != nil {
+	if err := checkEmpty(out); err != nil {
 		return err
 	}
 	// os.Rename refuses to replace a directory; rmdir(2) removes only an
@@ -128,13 +129,13 @@ func (f *evFolder) commit(out string) error {
 
 // write creates name (0600), lets fill write it, fsyncs it and records its
 // size and SHA-256. rows is the count of data rows, -1 when not tabular.
-func (f *evFolder) write(name string, fill func(w io.Writer) (rows int, err error)) (ManifestFileEntry, error) {
+func (f *folder) write(name string, fill func(w io.Writer) (rows int, err error)) (ManifestFileEntry, error) {
 	fh, err := os.OpenFile(filepath.Join(f.tmp, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return ManifestFileEntry{}, fmt.Errorf("create %s: %w", name, err)
 	}
 	h := sha256.New()
-	cw := &evCounter{w: io.MultiWriter(fh, h)}
+	cw := &counter{w: io.MultiWriter(fh, h)}
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	rows, err := fill(bw)
 	if err == nil {
@@ -157,7 +158,7 @@ func (f *evFolder) write(name string, fill func(w io.Writer) (rows int, err erro
 }
 
 // add writes a data file and lists it in the manifest.
-func (f *evFolder) add(name string, fill func(w io.Writer) (rows int, err error)) error {
+func (f *folder) add(name string, fill func(w io.Writer) (rows int, err error)) error {
 	e, err := f.write(name, fill)
 	if err != nil {
 		return err
@@ -166,19 +167,19 @@ func (f *evFolder) add(name string, fill func(w io.Writer) (rows int, err error)
 	return nil
 }
 
-type evCounter struct {
+type counter struct {
 	w io.Writer
 	n int64
 }
 
-func (c *evCounter) Write(p []byte) (int, error) {
+func (c *counter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
 }
 
-// evFileSHA256 hashes a file on disk.
-func evFileSHA256(path string) (sum string, size int64, err error) {
+// fileSHA256 hashes a file on disk.
+func fileSHA256(path string) (sum string, size int64, err error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
@@ -192,55 +193,55 @@ func evFileSHA256(path string) (sum string, size int64, err error) {
 	return hex.EncodeToString(h.Sum(nil)), size, nil
 }
 
-// evCSV writes evidence CSV: UTF-8, LF line endings (encoding/csv's
-// default), a fixed header, every cell made safe by evCell.
-type evCSV struct {
+// csvFile writes evidence CSV: UTF-8, LF line endings (encoding/csv's
+// default), a fixed header, every cell made safe by cell.
+type csvFile struct {
 	w    *csv.Writer
 	rows int
 }
 
-func evNewCSV(w io.Writer, header []string) (*evCSV, error) {
-	c := &evCSV{w: csv.NewWriter(w)}
+func newCSV(w io.Writer, header []string) (*csvFile, error) {
+	c := &csvFile{w: csv.NewWriter(w)}
 	if err := c.w.Write(header); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *evCSV) row(cells []string) error {
+func (c *csvFile) row(cells []string) error {
 	safe := make([]string, len(cells))
 	for i, s := range cells {
-		safe[i] = evCell(s)
+		safe[i] = cell(s)
 	}
 	c.rows++
 	return c.w.Write(safe)
 }
 
-func (c *evCSV) close() (int, error) {
+func (c *csvFile) close() (int, error) {
 	c.w.Flush()
 	return c.rows, c.w.Error()
 }
 
-// evCell neutralises a value from an identity provider for a spreadsheet
-// and a terminal: formula prefixes (SafeCSV), then control, bidi and
+// cell neutralises a value from an identity provider for a spreadsheet
+// and a terminal: formula prefixes (report.SafeCSV), then control, bidi and
 // invisible characters written as \xNN or \uNNNN escapes, so a name cannot
 // hide text, move the cursor or forge a line. Nothing is cut: evidence keeps
 // the whole value.
-func evCell(s string) string {
+func cell(s string) string {
 	// An escape may expose a formula prefix: neutralise before and after.
-	return SafeCSV(escapeText(SafeCSV(s), 0))
+	return report.SafeCSV(report.Escape(report.SafeCSV(s)))
 }
 
-// evTime formats a time for evidence: UTC, RFC 3339; empty for the zero time.
-func evTime(t time.Time) string {
+// stamp formats a time for evidence: UTC, RFC 3339; empty for the zero time.
+func stamp(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
 }
 
-// evTenant names a source's tenant: its base URL and org, if any.
-func evTenant(s idsnap.Snapshot) string {
+// tenant names a source's tenant: its base URL and org, if any.
+func tenant(s idsnap.Snapshot) string {
 	switch {
 	case s.Org == "":
 		return s.BaseURL
@@ -250,8 +251,8 @@ func evTenant(s idsnap.Snapshot) string {
 	return s.BaseURL + " / " + s.Org
 }
 
-// evTruncate cuts s to at most n runes (XLSX cells hold 32,767 characters).
-func evTruncate(s string, n int) string {
+// truncate cuts s to at most n runes (XLSX cells hold 32,767 characters).
+func truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

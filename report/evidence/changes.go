@@ -1,4 +1,4 @@
-package report
+package evidence
 
 import (
 	"cmp"
@@ -61,7 +61,7 @@ type ChangesOptions struct {
 	// ExpectedInterval is the longest normal time between two pulls of a
 	// source; longer gaps get a coverage row. Zero: DefaultExpectedInterval.
 	ExpectedInterval time.Duration
-	EvidenceMeta
+	Meta
 }
 
 // ChangesRows flattens the changes of every source into changes.csv rows,
@@ -84,13 +84,13 @@ func ChangesRows(sources []SourceChanges) [][]string {
 			if r := cmp.Or(c.After, c.Before); r != nil {
 				email, name = r.Email, r.Name
 			}
-			p, res, ent := evRef(c.Principal), evRef(c.Resource), evRef(c.Entitlement)
+			p, res, ent := refOf(c.Principal), refOf(c.Resource), refOf(c.Entitlement)
 			pv := ""
 			if id := prev[c.SnapshotID]; id != 0 {
 				pv = strconv.FormatInt(id, 10)
 			}
 			row := []string{
-				sc.Source.Name, strconv.FormatInt(c.SnapshotID, 10), evTime(times[c.SnapshotID]), pv,
+				sc.Source.Name, strconv.FormatInt(c.SnapshotID, 10), stamp(times[c.SnapshotID]), pv,
 				string(c.Type), string(c.Kind), c.ID, email, name,
 				p.ID, p.Name, p.Email, res.ID, res.Name, ent.ID, ent.Name,
 			}
@@ -99,7 +99,7 @@ func ChangesRows(sources []SourceChanges) [][]string {
 				continue
 			}
 			for _, f := range c.Fields {
-				rows = append(rows, append(slices.Clone(row), f.Field, evValue(f.From), evValue(f.To)))
+				rows = append(rows, append(slices.Clone(row), f.Field, valueText(f.From), valueText(f.To)))
 			}
 		}
 	}
@@ -107,34 +107,34 @@ func ChangesRows(sources []SourceChanges) [][]string {
 	slices.SortStableFunc(rows, func(a, b []string) int {
 		ai, _ := strconv.ParseInt(a[1], 10, 64)
 		bi, _ := strconv.ParseInt(b[1], 10, 64)
-		return cmp.Or(strings.Compare(a[0], b[0]), cmpInt64(ai, bi), cmp.Compare(kindOrder(a[5]), kindOrder(b[5])),
+		return cmp.Or(strings.Compare(a[0], b[0]), cmp.Compare(ai, bi), cmp.Compare(kindOrder(a[5]), kindOrder(b[5])),
 			strings.Compare(a[6], b[6]), strings.Compare(a[4], b[4]), strings.Compare(a[16], b[16]))
 	})
 	return rows
 }
 
-func evRef(r *idsnap.Ref) idsnap.Ref {
+func refOf(r *idsnap.Ref) idsnap.Ref {
 	if r == nil {
 		return idsnap.Ref{}
 	}
 	return *r
 }
 
-// evValue prints a field's value: strings as they are, times in UTC RFC
+// valueText prints a field's value: strings as they are, times in UTC RFC
 // 3339, anything else as compact JSON; nil (absent) as empty.
-func evValue(v any) string {
+func valueText(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
 		return x
 	case time.Time:
-		return evTime(x)
+		return stamp(x)
 	case *time.Time:
 		if x == nil {
 			return ""
 		}
-		return evTime(*x)
+		return stamp(*x)
 	case fmt.Stringer:
 		return x.String()
 	}
@@ -158,10 +158,10 @@ func CoverageRows(sources []SourceChanges, since, until time.Time, expected time
 	}
 	var rows [][]string
 	snapRow := func(src, kind string, s idsnap.Snapshot, note string) []string {
-		return []string{src, kind, strconv.FormatInt(s.ID, 10), evTime(s.TakenAt), s.Digest, s.ChainDigest, "", "", "", note}
+		return []string{src, kind, strconv.FormatInt(s.ID, 10), stamp(s.TakenAt), s.Digest, s.ChainDigest, "", "", "", note}
 	}
 	gapRow := func(src string, from, to time.Time, note string) []string {
-		return []string{src, "gap", "", "", "", "", evTime(from), evTime(to), strconv.FormatFloat(to.Sub(from).Hours(), 'f', 1, 64), note}
+		return []string{src, "gap", "", "", "", "", stamp(from), stamp(to), strconv.FormatFloat(to.Sub(from).Hours(), 'f', 1, 64), note}
 	}
 	srcs := slices.Clone(sources)
 	slices.SortFunc(srcs, func(a, b SourceChanges) int { return strings.Compare(a.Source.Name, b.Source.Name) })
@@ -184,7 +184,7 @@ func CoverageRows(sources []SourceChanges, since, until time.Time, expected time
 			if len(sc.Snapshots) == 0 {
 				note = "no snapshot in the period"
 			}
-			rows = append(rows, gapRow(name, since, cmp.Or(evFirstTime(sc.Snapshots), until), note))
+			rows = append(rows, gapRow(name, since, cmp.Or(firstTime(sc.Snapshots), until), note))
 		}
 		for _, s := range sc.Snapshots {
 			if sc.Baseline != nil && s.TakenAt.Sub(mark) > expected {
@@ -200,23 +200,23 @@ func CoverageRows(sources []SourceChanges, since, until time.Time, expected time
 	return rows
 }
 
-func evFirstTime(snaps []idsnap.Snapshot) time.Time {
+func firstTime(snaps []idsnap.Snapshot) time.Time {
 	if len(snaps) == 0 {
 		return time.Time{}
 	}
 	return snaps[0].TakenAt
 }
 
-// ExportChanges writes a changes evidence folder to out, which must not
+// WriteChanges writes a changes evidence folder to out, which must not
 // exist or be empty.
-func ExportChanges(out string, opts ChangesOptions) (*Manifest, error) {
+func WriteChanges(out string, opts ChangesOptions) (*Manifest, error) {
 	rows := ChangesRows(opts.Sources)
 	cov := CoverageRows(opts.Sources, opts.Since, opts.Until, opts.ExpectedInterval)
-	f, err := evCreate(out)
+	f, err := create(out)
 	if err != nil {
 		return nil, err
 	}
-	m, err := evExportChanges(f, out, rows, cov, opts)
+	m, err := exportChanges(f, out, rows, cov, opts)
 	if err != nil {
 		f.abort()
 		return nil, err
@@ -224,14 +224,14 @@ func ExportChanges(out string, opts ChangesOptions) (*Manifest, error) {
 	return m, nil
 }
 
-func evExportChanges(f *evFolder, out string, rows, cov [][]string, opts ChangesOptions) (*Manifest, error) {
+func exportChanges(f *folder, out string, rows, cov [][]string, opts ChangesOptions) (*Manifest, error) {
 	for _, file := range []struct {
 		name   string
 		header []string
 		rows   [][]string
 	}{{ChangesCSV, ChangesHeader, rows}, {CoverageCSV, CoverageHeader, cov}} {
 		err := f.add(file.name, func(w io.Writer) (int, error) {
-			c, err := evNewCSV(w, file.header)
+			c, err := newCSV(w, file.header)
 			if err != nil {
 				return 0, err
 			}
@@ -255,7 +255,7 @@ func evExportChanges(f *evFolder, out string, rows, cov [][]string, opts Changes
 			snaps = append(snaps, *sc.Baseline)
 		}
 		snaps = append(snaps, sc.Snapshots...)
-		ms := evManifestSources(snaps)
+		ms := manifestSources(snaps)
 		src := ManifestSource{Name: sc.Source.Name, Provider: sc.Source.Provider, BaseURL: sc.Source.BaseURL, Org: sc.Source.Org, Snapshots: []ManifestSnapshot{}}
 		if len(ms) == 1 {
 			src.Snapshots = ms[0].Snapshots
@@ -263,5 +263,5 @@ func evExportChanges(f *evFolder, out string, rows, cov [][]string, opts Changes
 		sources = append(sources, src)
 	}
 	slices.SortFunc(sources, func(a, b ManifestSource) int { return strings.Compare(a.Name, b.Name) })
-	return f.finish(out, "changes", opts.EvidenceMeta, sources)
+	return f.finish(out, "changes", opts.Meta, sources)
 }

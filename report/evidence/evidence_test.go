@@ -1,4 +1,4 @@
-package report
+package evidence
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,30 +16,30 @@ import (
 	"time"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/internal/golden"
+	"github.com/idsnap/idsnap/report"
 	"github.com/xuri/excelize/v2"
 )
 
-var evUpdate = flag.Bool("update-evidence", false, "rewrite testdata/evidence/*.golden")
+var now = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-var evNow = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+func ptr[T any](v T) *T { return &v }
 
-func evPtr[T any](v T) *T { return &v }
-
-// evFixtureReview is a Kinde tenant with a hostile display name and an
+// fixtureReview is a Kinde tenant with a hostile display name and an
 // Ory tenant without sign-in data.
-func evFixtureReview() []SourceState {
+func fixtureReview() []report.State {
 	kinde := idsnap.Snapshot{ID: 7, Source: "kinde-prod", Provider: "kinde", BaseURL: "https://acme.kinde.com",
 		TakenAt: time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), Digest: "d7", ChainDigest: "c7"}
 	ory := idsnap.Snapshot{ID: 8, Source: "ory", Provider: "ory", BaseURL: "https://x.projects.oryapis.com", Org: "acme-slug",
 		TakenAt: time.Date(2026, 3, 1, 6, 5, 0, 0, time.FixedZone("CET", 3600)), Digest: "d8", ChainDigest: "c8"}
 	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	return []SourceState{
-		{Snapshot: kinde, Records: []idsnap.Record{
+	return []report.State{
+		report.StateOf(kinde, []idsnap.Record{
 			{Kind: idsnap.KindUser, ID: "kp_b", Email: "bob@acme.test", Username: "bob", Name: "=HYPERLINK(\"http://evil\",\"x\")\x1b[31m\u202e",
-				EmailVerified: evPtr(false), Status: idsnap.StatusSuspended, Type: idsnap.AccountHuman, CreatedAt: created,
+				EmailVerified: ptr(false), Status: idsnap.StatusSuspended, Type: idsnap.AccountHuman, CreatedAt: created,
 				Activity: &idsnap.Activity{}},
 			{Kind: idsnap.KindUser, ID: "kp_a", Email: "alice@acme.test", Username: "alice", Name: "Alice, \"Al\"\nSmith",
-				EmailVerified: evPtr(true), Status: idsnap.StatusActive, Type: idsnap.AccountHuman, CreatedAt: created,
+				EmailVerified: ptr(true), Status: idsnap.StatusActive, Type: idsnap.AccountHuman, CreatedAt: created,
 				Activity: &idsnap.Activity{LastSignIn: time.Date(2026, 2, 28, 23, 0, 0, 0, time.FixedZone("X", -5*3600)), SignIns: 4}},
 			{Kind: idsnap.KindResource, ID: "org_1", Name: "Acme"},
 			{Kind: idsnap.KindResource, ID: "org_2", Name: "+Finance"},
@@ -48,44 +47,28 @@ func evFixtureReview() []SourceState {
 			{Kind: idsnap.KindEntitlement, ID: "org_2:member", ResourceID: "org_2", Name: "member"},
 			{Kind: idsnap.KindGrant, ID: idsnap.GrantID("kp_a", "org_2:member"), PrincipalID: "kp_a", ResourceID: "org_2", EntitlementID: "org_2:member", Status: idsnap.StatusActive},
 			{Kind: idsnap.KindGrant, ID: idsnap.GrantID("kp_a", "org_1:member"), PrincipalID: "kp_a", ResourceID: "org_1", EntitlementID: "org_1:member", Status: idsnap.StatusActive},
-		}},
-		{Snapshot: ory, Records: []idsnap.Record{
+		}...),
+		report.StateOf(ory, []idsnap.Record{
 			{Kind: idsnap.KindUser, ID: "0b1c-ory", Email: "carol@acme.test", Name: "Carol", Status: idsnap.StatusInactive, Type: idsnap.AccountHuman},
-		}},
+		}...),
 	}
 }
 
-func evMeta(signer *SecretKey) EvidenceMeta {
-	return EvidenceMeta{
-		GeneratedAt: evNow,
+func meta(signer *SecretKey) Meta {
+	return Meta{
+		GeneratedAt: now,
 		Args:        []string{"idsnap", "export", "access-review", "--at", "2026-03-01T12:00:00Z", "--out", "ev", "--api-token", "s3cret", "--client-secret=s3cret"},
 		Parameters:  map[string]string{"at": "2026-03-01T12:00:00Z"},
 		Signer:      signer,
 	}
 }
 
-func evCheckGolden(t *testing.T, name string, got []byte) {
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "evidence", name+".golden")
-	if *evUpdate {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update-evidence)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
 
-func evRead(t *testing.T, path string) []byte {
+func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -96,7 +79,7 @@ func evRead(t *testing.T, path string) []byte {
 
 func TestExportAccessReviewGolden(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ev")
-	m, err := ExportAccessReview(out, AccessReviewOptions{Sources: evFixtureReview(), EvidenceMeta: evMeta(nil),
+	m, err := WriteAccessReview(t.Context(), out, AccessReviewOptions{Sources: fixtureReview(), Meta: meta(nil),
 		Findings: func(source, id string) []string {
 			if id == "kp_b" {
 				return []string{"suspended-with-grants", "never-signed-in", "never-signed-in"}
@@ -104,12 +87,12 @@ func TestExportAccessReviewGolden(t *testing.T) {
 			return nil
 		}})
 	if err != nil {
-		t.Fatalf("ExportAccessReview: %v", err)
+		t.Fatalf("WriteAccessReview: %v", err)
 	}
-	csvData := evRead(t, filepath.Join(out, AccessReviewCSV))
-	evCheckGolden(t, "access-review.csv", csvData)
-	evCheckGolden(t, "access-review.manifest.json", evRead(t, filepath.Join(out, ManifestFile)))
-	evCheckGolden(t, "access-review.SHA256SUMS", evRead(t, filepath.Join(out, SumsFile)))
+	csvData := readFile(t, filepath.Join(out, AccessReviewCSV))
+	checkGolden(t, "access-review.csv", csvData)
+	checkGolden(t, "access-review.manifest.json", readFile(t, filepath.Join(out, ManifestFile)))
+	checkGolden(t, "access-review.SHA256SUMS", readFile(t, filepath.Join(out, SumsFile)))
 
 	if bytes.Contains(csvData, []byte("\r")) || bytes.Contains(csvData, []byte("\x1b")) || bytes.Contains(csvData, []byte("\u202e")) {
 		t.Error("CSV holds a carriage return, an escape or a bidi override")
@@ -155,7 +138,7 @@ func TestExportAccessReviewGolden(t *testing.T) {
 
 func TestExportXLSX(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ev")
-	if _, err := ExportAccessReview(out, AccessReviewOptions{Sources: evFixtureReview(), XLSX: true, EvidenceMeta: evMeta(nil)}); err != nil {
+	if _, err := WriteAccessReview(t.Context(), out, AccessReviewOptions{Sources: fixtureReview(), XLSX: true, Meta: meta(nil)}); err != nil {
 		t.Fatal(err)
 	}
 	x, err := excelize.OpenFile(filepath.Join(out, AccessReviewXLSX))
@@ -168,7 +151,7 @@ func TestExportXLSX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := csv.NewReader(bytes.NewReader(evRead(t, filepath.Join(out, AccessReviewCSV)))).ReadAll()
+	want, _ := csv.NewReader(bytes.NewReader(readFile(t, filepath.Join(out, AccessReviewCSV)))).ReadAll()
 	if len(rows) != len(want) {
 		t.Fatalf("XLSX has %d rows, CSV %d", len(rows), len(want))
 	}
@@ -188,26 +171,26 @@ func TestExportXLSX(t *testing.T) {
 }
 
 func TestExportVerifyRoundTrip(t *testing.T) {
-	key := evTestKey(t)
+	key := testKey(t)
 	out := filepath.Join(t.TempDir(), "ev")
-	if _, err := ExportAccessReview(out, AccessReviewOptions{Sources: evFixtureReview(), XLSX: true, EvidenceMeta: evMeta(key)}); err != nil {
+	if _, err := WriteAccessReview(t.Context(), out, AccessReviewOptions{Sources: fixtureReview(), XLSX: true, Meta: meta(key)}); err != nil {
 		t.Fatal(err)
 	}
 	pub := key.Public()
-	res, err := VerifyEvidence(context.Background(), out, VerifyOptions{PublicKey: &pub})
+	res, err := Verify(context.Background(), out, VerifyOptions{PublicKey: &pub})
 	if err != nil {
-		t.Fatalf("VerifyEvidence: %v", err)
+		t.Fatalf("Verify: %v", err)
 	}
 	if res.Signature != SignatureVerified || res.Files != 4 {
 		t.Errorf("result = %+v; want signature verified, 4 files", res)
 	}
-	res, err = VerifyEvidence(context.Background(), out, VerifyOptions{})
+	res, err = Verify(context.Background(), out, VerifyOptions{})
 	if err != nil || res.Signature != SignatureNotChecked {
-		t.Errorf("VerifyEvidence without key = %+v, %v; want signature not checked", res, err)
+		t.Errorf("Verify without key = %+v, %v; want signature not checked", res, err)
 	}
-	other := evTestKey(t).Public()
-	if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{PublicKey: &other}); err == nil || !strings.Contains(err.Error(), SignatureFile) {
-		t.Errorf("VerifyEvidence with another key = %v; want a signature error", err)
+	other := testKey(t).Public()
+	if _, err := Verify(context.Background(), out, VerifyOptions{PublicKey: &other}); err == nil || !strings.Contains(err.Error(), SignatureFile) {
+		t.Errorf("Verify with another key = %v; want a signature error", err)
 	}
 
 	// The real sha256sum accepts SHA256SUMS.
@@ -241,10 +224,10 @@ func TestExportVerifyRoundTrip(t *testing.T) {
 // the start, middle and end, deletion — and adds an extra file: each must
 // fail with a message naming the file.
 func TestVerifyDetectsTampering(t *testing.T) {
-	key := evTestKey(t)
+	key := testKey(t)
 	pub := key.Public()
 	src := filepath.Join(t.TempDir(), "ev")
-	if _, err := ExportAccessReview(src, AccessReviewOptions{Sources: evFixtureReview(), XLSX: true, EvidenceMeta: evMeta(key)}); err != nil {
+	if _, err := WriteAccessReview(t.Context(), src, AccessReviewOptions{Sources: fixtureReview(), XLSX: true, Meta: meta(key)}); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(src)
@@ -254,7 +237,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range entries {
-			if err := os.WriteFile(filepath.Join(dir, e.Name()), evRead(t, filepath.Join(src, e.Name())), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, e.Name()), readFile(t, filepath.Join(src, e.Name())), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -267,16 +250,16 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		}
 		for _, e := range entries {
 			name := e.Name()
-			size := len(evRead(t, filepath.Join(src, name)))
+			size := len(readFile(t, filepath.Join(src, name)))
 			for _, pos := range []int{0, size / 2, size - 1} {
 				t.Run(name+"/flip", func(t *testing.T) {
 					dir := fresh(t)
-					b := evRead(t, filepath.Join(dir, name))
+					b := readFile(t, filepath.Join(dir, name))
 					b[pos] ^= 0x01
 					if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 						t.Fatal(err)
 					}
-					evExpectFail(t, dir, opts, name)
+					expectFail(t, dir, opts, name)
 				})
 			}
 			t.Run(name+"/delete", func(t *testing.T) {
@@ -284,7 +267,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 				if err := os.Remove(filepath.Join(dir, name)); err != nil {
 					t.Fatal(err)
 				}
-				evExpectFail(t, dir, opts, name)
+				expectFail(t, dir, opts, name)
 			})
 		}
 		t.Run("extra", func(t *testing.T) {
@@ -292,26 +275,26 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			evExpectFail(t, dir, opts, "notes.txt")
+			expectFail(t, dir, opts, "notes.txt")
 		})
 		t.Run("subfolder", func(t *testing.T) {
 			dir := fresh(t)
 			if err := os.Mkdir(filepath.Join(dir, "more"), 0o700); err != nil {
 				t.Fatal(err)
 			}
-			evExpectFail(t, dir, opts, "more")
+			expectFail(t, dir, opts, "more")
 		})
 	}
 }
 
-func evExpectFail(t *testing.T, dir string, opts VerifyOptions, name string) {
+func expectFail(t *testing.T, dir string, opts VerifyOptions, name string) {
 	t.Helper()
-	_, err := VerifyEvidence(context.Background(), dir, opts)
+	_, err := Verify(context.Background(), dir, opts)
 	if err == nil {
-		t.Fatalf("VerifyEvidence passed a folder with %s tampered", name)
+		t.Fatalf("Verify passed a folder with %s tampered", name)
 	}
 	if msg := err.Error(); !strings.Contains(msg, name) || strings.Contains(msg, "\n") {
-		t.Fatalf("VerifyEvidence = %q; want one line naming %s", msg, name)
+		t.Fatalf("Verify = %q; want one line naming %s", msg, name)
 	}
 }
 
@@ -320,11 +303,11 @@ func TestExportRefusesNonEmptyOut(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := ExportAccessReview(dir, AccessReviewOptions{Sources: evFixtureReview(), EvidenceMeta: evMeta(nil)})
+	_, err := WriteAccessReview(t.Context(), dir, AccessReviewOptions{Sources: fixtureReview(), Meta: meta(nil)})
 	if err == nil || !strings.Contains(err.Error(), "not empty") {
-		t.Fatalf("ExportAccessReview into a non-empty folder = %v; want refused", err)
+		t.Fatalf("WriteAccessReview into a non-empty folder = %v; want refused", err)
 	}
-	if b := evRead(t, filepath.Join(dir, "keep.txt")); string(b) != "x" {
+	if b := readFile(t, filepath.Join(dir, "keep.txt")); string(b) != "x" {
 		t.Error("existing file was changed")
 	}
 	parent, _ := os.ReadDir(filepath.Dir(dir))
@@ -338,15 +321,15 @@ func TestExportRefusesNonEmptyOut(t *testing.T) {
 	if err := os.Mkdir(empty, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ExportAccessReview(empty, AccessReviewOptions{Sources: evFixtureReview(), EvidenceMeta: evMeta(nil)}); err != nil {
-		t.Fatalf("ExportAccessReview into an empty folder: %v", err)
+	if _, err := WriteAccessReview(t.Context(), empty, AccessReviewOptions{Sources: fixtureReview(), Meta: meta(nil)}); err != nil {
+		t.Fatalf("WriteAccessReview into an empty folder: %v", err)
 	}
 	if fi, _ := os.Stat(empty); fi.Mode().Perm() != 0o700 {
 		t.Errorf("folder mode = %v; want 0700", fi.Mode().Perm())
 	}
 }
 
-func evFixtureChanges() []SourceChanges {
+func fixtureChanges() []SourceChanges {
 	snap := func(id int64, at string) idsnap.Snapshot {
 		t, _ := time.Parse(time.RFC3339, at)
 		return idsnap.Snapshot{ID: id, Source: "zitadel", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", Org: "300",
@@ -373,19 +356,19 @@ func evFixtureChanges() []SourceChanges {
 
 func TestExportChangesGolden(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ev")
-	meta := evMeta(nil)
+	meta := meta(nil)
 	meta.Args = []string{"idsnap", "export", "changes", "--since", "2026-02-20", "--out", "ev"}
 	meta.Parameters = map[string]string{"since": "2026-02-20T00:00:00Z", "until": "2026-02-25T00:00:00Z"}
-	m, err := ExportChanges(out, ChangesOptions{Sources: evFixtureChanges(), EvidenceMeta: meta,
+	m, err := WriteChanges(out, ChangesOptions{Sources: fixtureChanges(), Meta: meta,
 		Since: time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC), Until: time.Date(2026, 2, 25, 12, 0, 0, 0, time.UTC)})
 	if err != nil {
-		t.Fatalf("ExportChanges: %v", err)
+		t.Fatalf("WriteChanges: %v", err)
 	}
-	changes := evRead(t, filepath.Join(out, ChangesCSV))
-	coverage := evRead(t, filepath.Join(out, CoverageCSV))
-	evCheckGolden(t, "changes.csv", changes)
-	evCheckGolden(t, "coverage.csv", coverage)
-	evCheckGolden(t, "changes.manifest.json", evRead(t, filepath.Join(out, ManifestFile)))
+	changes := readFile(t, filepath.Join(out, ChangesCSV))
+	coverage := readFile(t, filepath.Join(out, CoverageCSV))
+	checkGolden(t, "changes.csv", changes)
+	checkGolden(t, "coverage.csv", coverage)
+	checkGolden(t, "changes.manifest.json", readFile(t, filepath.Join(out, ManifestFile)))
 
 	if !bytes.Contains(coverage, []byte("zitadel,gap,,,,,2026-02-21T06:00:00Z,2026-02-24T06:00:00Z,72.0,")) {
 		t.Error("coverage.csv does not show the missed pulls of Feb 22 and 23 as a gap row")
@@ -396,15 +379,15 @@ func TestExportChangesGolden(t *testing.T) {
 	if len(m.Sources) != 2 || m.Sources[0].Name != "kinde" || len(m.Sources[1].Snapshots) != 3 {
 		t.Errorf("manifest sources = %+v; want kinde (none) and zitadel (3 snapshots)", m.Sources)
 	}
-	if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{}); err != nil {
-		t.Fatalf("VerifyEvidence: %v", err)
+	if _, err := Verify(context.Background(), out, VerifyOptions{}); err != nil {
+		t.Fatalf("Verify: %v", err)
 	}
 }
 
 func TestVerifyAgainstDatabase(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ev")
-	states := evFixtureReview()
-	if _, err := ExportAccessReview(out, AccessReviewOptions{Sources: states, EvidenceMeta: evMeta(nil)}); err != nil {
+	states := fixtureReview()
+	if _, err := WriteAccessReview(t.Context(), out, AccessReviewOptions{Sources: states, Meta: meta(nil)}); err != nil {
 		t.Fatal(err)
 	}
 	db := map[int64]idsnap.Snapshot{}
@@ -418,19 +401,19 @@ func TestVerifyAgainstDatabase(t *testing.T) {
 		}
 		return s, nil
 	}
-	res, err := VerifyEvidence(context.Background(), out, VerifyOptions{Snapshot: lookup})
+	res, err := Verify(context.Background(), out, VerifyOptions{Snapshot: lookup})
 	if err != nil || res.Snapshots != 2 {
-		t.Fatalf("VerifyEvidence = %+v, %v; want 2 snapshots checked", res, err)
+		t.Fatalf("Verify = %+v, %v; want 2 snapshots checked", res, err)
 	}
 	rewritten := db[8]
 	rewritten.ChainDigest = "other"
 	db[8] = rewritten
-	if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{Snapshot: lookup}); err == nil || !strings.Contains(err.Error(), "chain digest") {
-		t.Fatalf("VerifyEvidence with a rewritten chain = %v; want a chain digest error", err)
+	if _, err := Verify(context.Background(), out, VerifyOptions{Snapshot: lookup}); err == nil || !strings.Contains(err.Error(), "chain digest") {
+		t.Fatalf("Verify with a rewritten chain = %v; want a chain digest error", err)
 	}
 	delete(db, 7)
-	if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{Snapshot: lookup}); err == nil || !strings.Contains(err.Error(), "snapshot 7") {
-		t.Fatalf("VerifyEvidence with a missing snapshot = %v", err)
+	if _, err := Verify(context.Background(), out, VerifyOptions{Snapshot: lookup}); err == nil || !strings.Contains(err.Error(), "snapshot 7") {
+		t.Fatalf("Verify with a missing snapshot = %v", err)
 	}
 }
 
@@ -453,21 +436,70 @@ func TestKeyFileIsRandom(t *testing.T) {
 // BenchmarkExportAccessReview measures an export of 10k users with two
 // grants each, CSV and XLSX.
 func BenchmarkExportAccessReview(b *testing.B) {
-	st := SourceState{Snapshot: idsnap.Snapshot{ID: 1, Source: "kinde", TakenAt: evNow}}
-	st.Records = append(st.Records, idsnap.Record{Kind: idsnap.KindResource, ID: "org"}, idsnap.Record{Kind: idsnap.KindEntitlement, ID: "org:member", ResourceID: "org", Name: "member"})
+	recs := []idsnap.Record{idsnap.Record{Kind: idsnap.KindResource, ID: "org"}, idsnap.Record{Kind: idsnap.KindEntitlement, ID: "org:member", ResourceID: "org", Name: "member"}}
 	for i := range 10000 {
 		id := "kp_" + strconv.Itoa(i)
-		st.Records = append(st.Records, idsnap.Record{Kind: idsnap.KindUser, ID: id, Email: id + "@acme.test", Name: "User " + id},
+		recs = append(recs, idsnap.Record{Kind: idsnap.KindUser, ID: id, Email: id + "@acme.test", Name: "User " + id},
 			idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(id, "org:member"), PrincipalID: id, ResourceID: "org", EntitlementID: "org:member"},
 			idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(id, "org:admin"), PrincipalID: id, ResourceID: "org", EntitlementID: "org:admin"})
 	}
+	st := report.StateOf(idsnap.Snapshot{ID: 1, Source: "kinde", TakenAt: now}, recs...)
 	for i := 0; b.Loop(); i++ {
 		out := filepath.Join(b.TempDir(), strconv.Itoa(i))
-		if _, err := ExportAccessReview(out, AccessReviewOptions{Sources: []SourceState{st}, XLSX: true, EvidenceMeta: evMeta(nil)}); err != nil {
+		if _, err := WriteAccessReview(b.Context(), out, AccessReviewOptions{Sources: []report.State{st}, XLSX: true, Meta: meta(nil)}); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := VerifyEvidence(context.Background(), out, VerifyOptions{}); err != nil {
+		if _, err := Verify(context.Background(), out, VerifyOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestReviewAgreesWithAccess checks the review and the access command show
+// a grant alike: both read report.AccessJoin. A Kinde role grant whose
+// entitlement record the snapshot lacks is named by its key, "admin", not
+// "role:admin"; a grant's holder the snapshot does not list keeps its row.
+func TestReviewAgreesWithAccess(t *testing.T) {
+	snap := idsnap.Snapshot{ID: 3, Source: "kinde", TakenAt: now}
+	st := report.StateOf(snap,
+		idsnap.Record{Kind: idsnap.KindUser, ID: "kp_a", Email: "a@acme.test", Status: idsnap.StatusActive},
+		idsnap.Record{Kind: idsnap.KindUser, ID: "kp_idle", Email: "idle@acme.test", Status: idsnap.StatusActive},
+		idsnap.Record{Kind: idsnap.KindResource, ID: "org_1", Name: "Acme"},
+		idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID("kp_a", "org_1:role:admin"), PrincipalID: "kp_a", ResourceID: "org_1", EntitlementID: "org_1:role:admin", Status: idsnap.StatusActive},
+		idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID("kp_gone", "org_1:role:admin"), PrincipalID: "kp_gone", ResourceID: "org_1", EntitlementID: "org_1:role:admin", Status: idsnap.StatusActive},
+	)
+	var access []string
+	j := report.NewAccessJoin(snap.Source, snap.ID, "", "")
+	if err := st.Records(t.Context(), func(r idsnap.Record) error {
+		if row, ok := j.Add(r); ok {
+			access = append(access, row.Principal.ID+"|"+row.Resource.Name+"|"+row.Entitlement.Name)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := AccessReviewRows(t.Context(), []report.State{st}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(name string) int { return slices.Index(AccessReviewHeader, name) }
+	var review []string
+	for _, r := range rows {
+		if r[col("entitlement_id")] != "" {
+			review = append(review, r[col("principal_id")]+"|"+r[col("resource")]+"|"+r[col("entitlement")])
+		}
+	}
+	want := []string{"kp_a|Acme|admin", "kp_gone|Acme|admin"}
+	if !slices.Equal(access, want) || !slices.Equal(review, want) {
+		t.Errorf("access = %q, review = %q; want both %q", access, review, want)
+	}
+	if len(rows) != 3 || rows[1][col("principal_id")] != "kp_gone" || rows[2][col("principal_id")] != "kp_idle" || rows[2][col("entitlement")] != "" {
+		t.Errorf("review rows = %q; want kp_a's grant, kp_gone's grant, kp_idle with none", rows)
+	}
+	if got := rows[1][col("email_verified")]; got != "" {
+		t.Errorf("unlisted holder's email_verified = %q; want empty", got)
+	}
+	if got := rows[2][col("email_verified")]; got != "unknown" {
+		t.Errorf("listed user's email_verified = %q; want unknown", got)
 	}
 }

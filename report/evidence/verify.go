@@ -1,4 +1,4 @@
-package report
+package evidence
 
 import (
 	"bufio"
@@ -20,7 +20,7 @@ import (
 	"github.com/idsnap/idsnap"
 )
 
-// VerifyOptions configures VerifyEvidence.
+// VerifyOptions configures Verify.
 type VerifyOptions struct {
 	// PublicKey, when set, makes a valid signature by that key required.
 	PublicKey *PublicKey
@@ -29,7 +29,7 @@ type VerifyOptions struct {
 	Snapshot func(ctx context.Context, id int64) (idsnap.Snapshot, error)
 }
 
-// Signature states reported by VerifyEvidence.
+// Signature states reported by Verify.
 const (
 	SignatureVerified   = "verified"
 	SignatureNotChecked = "present, not checked (no public key given)"
@@ -48,17 +48,17 @@ type VerifyResult struct {
 	Snapshots int
 }
 
-// evMaxManifest bounds what verify reads into memory from an untrusted folder.
-const evMaxManifest = 64 << 20
+// maxManifest bounds what verify reads into memory from an untrusted folder.
+const maxManifest = 64 << 20
 
-var evSumsLine = regexp.MustCompile(`^([0-9a-f]{64})  ([^/\\\x00-\x1f]+)$`)
+var sumsLine = regexp.MustCompile(`^([0-9a-f]{64})  ([^/\\\x00-\x1f]+)$`)
 
-// VerifyEvidence checks an evidence folder: every file listed in
+// Verify checks an evidence folder: every file listed in
 // SHA256SUMS and manifest.json with matching size and SHA-256, no file
 // missing and none extra, the signature when a key is given, and with a
 // database the snapshots and chain digests the manifest names. The first
 // problem is returned as one line naming the file.
-func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*VerifyResult, error) {
+func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyResult, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read evidence folder: %w", err)
@@ -75,13 +75,13 @@ func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*Verif
 			return nil, fmt.Errorf("%s: missing", name)
 		}
 	}
-	sums, err := evReadSums(filepath.Join(dir, SumsFile))
+	sums, err := readSums(filepath.Join(dir, SumsFile))
 	if err != nil {
 		return nil, err
 	}
 
 	// manifest.json first: everything else is checked against it.
-	mb, err := evReadLimited(filepath.Join(dir, ManifestFile))
+	mb, err := readLimited(filepath.Join(dir, ManifestFile))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
 	}
@@ -89,10 +89,10 @@ func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*Verif
 	if !ok {
 		return nil, fmt.Errorf("%s: no entry for %s", SumsFile, ManifestFile)
 	}
-	if got := evSHA256Hex(mb); got != want {
+	if got := sHA256Hex(mb); got != want {
 		return nil, fmt.Errorf("%s: SHA-256 does not match its entry in %s: one of them was changed", ManifestFile, SumsFile)
 	}
-	m, err := evDecodeManifest(mb)
+	m, err := decodeManifest(mb)
 	if err != nil {
 		return nil, fmt.Errorf("%s: unreadable: %w", ManifestFile, err)
 	}
@@ -101,7 +101,7 @@ func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*Verif
 	expected := map[string]*ManifestFileEntry{ManifestFile: nil, SumsFile: nil}
 	for i := range m.Files {
 		e := &m.Files[i]
-		if _, dup := expected[e.Name]; dup || !evSumsLine.MatchString(strings.Repeat("0", 64)+"  "+e.Name) || e.Name == SignatureFile {
+		if _, dup := expected[e.Name]; dup || !sumsLine.MatchString(strings.Repeat("0", 64)+"  "+e.Name) || e.Name == SignatureFile {
 			return nil, fmt.Errorf("%s: lists %q twice or under a reserved or unsafe name", ManifestFile, e.Name)
 		}
 		expected[e.Name] = e
@@ -140,7 +140,7 @@ func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*Verif
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		got, size, err := evFileSHA256(filepath.Join(dir, name))
+		got, size, err := fileSHA256(filepath.Join(dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -167,7 +167,7 @@ func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*Verif
 		if m.Signature == nil {
 			return nil, fmt.Errorf("%s: not signed, but a public key was given", ManifestFile)
 		}
-		sig, err := evReadLimited(filepath.Join(dir, SignatureFile))
+		sig, err := readLimited(filepath.Join(dir, SignatureFile))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", SignatureFile, err)
 		}
@@ -180,7 +180,7 @@ func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*Verif
 	if opts.Snapshot != nil {
 		for _, src := range m.Sources {
 			for _, s := range src.Snapshots {
-				n, err := evCheckSnapshot(ctx, opts.Snapshot, src, s)
+				n, err := checkSnapshot(ctx, opts.Snapshot, src, s)
 				if err != nil {
 					return nil, err
 				}
@@ -191,7 +191,7 @@ func VerifyEvidence(ctx context.Context, dir string, opts VerifyOptions) (*Verif
 	return res, nil
 }
 
-func evCheckSnapshot(ctx context.Context, lookup func(context.Context, int64) (idsnap.Snapshot, error), src ManifestSource, s ManifestSnapshot) (int, error) {
+func checkSnapshot(ctx context.Context, lookup func(context.Context, int64) (idsnap.Snapshot, error), src ManifestSource, s ManifestSnapshot) (int, error) {
 	got, err := lookup(ctx, s.ID)
 	if err != nil {
 		return 0, fmt.Errorf("%s: snapshot %d of %s: %w", ManifestFile, s.ID, src.Name, err)
@@ -201,7 +201,7 @@ func evCheckSnapshot(ctx context.Context, lookup func(context.Context, int64) (i
 	case got.Source != src.Name:
 		diff = fmt.Sprintf("belongs to source %q", got.Source)
 	case !got.TakenAt.Equal(s.TakenAt):
-		diff = fmt.Sprintf("was taken at %s, not %s", evTime(got.TakenAt), evTime(s.TakenAt))
+		diff = fmt.Sprintf("was taken at %s, not %s", stamp(got.TakenAt), stamp(s.TakenAt))
 	case got.Digest != s.Digest:
 		diff = "has another content digest"
 	case got.ChainDigest != s.ChainDigest:
@@ -213,10 +213,10 @@ func evCheckSnapshot(ctx context.Context, lookup func(context.Context, int64) (i
 	return 1, nil
 }
 
-// evReadSums parses SHA256SUMS strictly: "<64 hex>  <name>" lines, plain
+// readSums parses SHA256SUMS strictly: "<64 hex>  <name>" lines, plain
 // names, each once.
-func evReadSums(path string) (map[string]string, error) {
-	b, err := evReadLimited(path)
+func readSums(path string) (map[string]string, error) {
+	b, err := readLimited(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", SumsFile, err)
 	}
@@ -227,7 +227,7 @@ func evReadSums(path string) (map[string]string, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		m := evSumsLine.FindStringSubmatch(sc.Text())
+		m := sumsLine.FindStringSubmatch(sc.Text())
 		if m == nil {
 			return nil, fmt.Errorf("%s: line %d is malformed", SumsFile, n)
 		}
@@ -242,23 +242,23 @@ func evReadSums(path string) (map[string]string, error) {
 	return sums, nil
 }
 
-func evReadLimited(path string) ([]byte, error) {
+func readLimited(path string) ([]byte, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, evMaxManifest+1))
+	b, err := io.ReadAll(io.LimitReader(fh, maxManifest+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > evMaxManifest {
+	if len(b) > maxManifest {
 		return nil, errors.New("too large")
 	}
 	return b, nil
 }
 
-func evSHA256Hex(b []byte) string {
+func sHA256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

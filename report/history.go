@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -151,4 +152,30 @@ func (h *History) jsonValue() historyJSON {
 		v.Changes = append(v.Changes, j)
 	}
 	return v
+}
+
+// HistoryFunc reads every change to one account and its grants
+// (store.DB.History).
+type HistoryFunc func(ctx context.Context, source, principalID string) ([]idsnap.Change, error)
+
+// CollectHistory stitches the history of each account query matched
+// (store.DB.FindUsers) into one, ordered by the snapshots in snaps.
+func CollectHistory(ctx context.Context, query string, accounts []idsnap.Record, snaps []idsnap.Snapshot, history HistoryFunc) (*History, error) {
+	if len(accounts) == 0 {
+		return nil, fmt.Errorf("no user %q in any snapshot: give a user id, email or username as the provider has it", query)
+	}
+	var changes []idsnap.Change
+	for _, acc := range accounts {
+		cs, err := history(ctx, acc.Source, acc.ID)
+		if err != nil {
+			return nil, fmt.Errorf("%s: history of %s: %w", acc.Source, acc.ID, err)
+		}
+		for i := range cs {
+			if cs[i].Source == "" {
+				cs[i].Source = acc.Source
+			}
+		}
+		changes = append(changes, cs...)
+	}
+	return NewHistory(query, accounts, changes, snaps), nil
 }

@@ -28,6 +28,16 @@ type When struct {
 	At       time.Time // WhenTime
 	Snapshot int64     // WhenSnapshot
 	Back     int       // WhenLatest: N in latest~N
+	// Flag names where the WHEN came from (--since, FROM), for errors.
+	Flag string
+}
+
+// label is how errors name w: its flag, or WHEN.
+func (w When) label() string {
+	if w.Flag == "" {
+		return "WHEN"
+	}
+	return w.Flag
 }
 
 // maxSpan caps durations: longer than any history idsnap keeps, short of

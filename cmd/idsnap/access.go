@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
 )
 
@@ -45,51 +44,15 @@ func (a *app) access(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	loc := a.location(cmd)
 	db, err := a.openDB(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	scope, err := snapshotScope(ctx, db, at)
-	if err != nil {
-		return fmt.Errorf("--at: %w", err)
-	}
-	names, bySource, err := sourceSnapshots(ctx, db, cmd.StringSlice("source"), scope)
+	snaps, err := db.Snapshots(ctx, "")
 	if err != nil {
 		return err
 	}
-	var points []report.Point
-	var skipped []report.Skipped
-	for _, name := range names {
-		snaps := bySource[name]
-		p, ok := at.Resolve(snaps)
-		switch {
-		case len(snaps) == 0:
-			skipped = append(skipped, report.Skipped{Source: name, Reason: "no snapshots: pull it first (idsnap pull --source " + name + ")"})
-		case !ok:
-		case at.Kind == report.WhenTime && p.Earliest:
-			skipped = append(skipped, report.Skipped{Source: name, Reason: tooOld(at, snaps[0], loc)})
-		default:
-			points = append(points, p)
-		}
-	}
-	aw, err := report.NewAccessWriter(a.stdout, format, points, skipped, loc)
-	if err != nil {
-		return err
-	}
-	for _, p := range points {
-		j := report.NewAccessJoin(p.Snapshot.Source, p.Snapshot.ID, cmd.String("principal"), cmd.String("resource"))
-		err := db.State(ctx, p.Snapshot.ID, func(r idsnap.Record) error {
-			if row, ok := j.Add(r); ok {
-				return aw.Write(row)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("%s: read snapshot #%d: %w", p.Snapshot.Source, p.Snapshot.ID, err)
-		}
-	}
-	return aw.Close()
+	return report.WriteAccess(ctx, a.stdout, format, snaps, at, a.scope(cmd, report.Lenient),
+		cmd.String("principal"), cmd.String("resource"), dbState(db))
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -35,73 +33,33 @@ func (a *app) parseWhen(cmd *cli.Command, what, s string) (report.When, error) {
 	if err != nil {
 		return report.When{}, fmt.Errorf("%s: %w", what, err)
 	}
+	w.Flag = what
 	return w, nil
 }
 
-// snapshotScope is the source a snapshot-id WHEN belongs to ("" for any
-// other WHEN): such an id applies to its own source only.
-func snapshotScope(ctx context.Context, db *store.DB, w report.When) (string, error) {
-	if w.Kind != report.WhenSnapshot {
-		return "", nil
-	}
-	s, err := db.Snapshot(ctx, w.Snapshot)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", fmt.Errorf("snapshot #%d does not exist: list them with idsnap snapshots", w.Snapshot)
-	}
-	if err != nil {
-		return "", err
-	}
-	return s.Source, nil
-}
-
-// sourceSnapshots groups the database's snapshots by source and picks the
-// sources to report on: scope alone when a snapshot id fixed it, else
-// those named with --source, else every source with snapshots. A named
-// source without snapshots comes back with none, for the caller to report.
-func sourceSnapshots(ctx context.Context, db *store.DB, named []string, scope string) (names []string, bySource map[string][]idsnap.Snapshot, err error) {
-	all, err := db.Snapshots(ctx, "")
-	if err != nil {
-		return nil, nil, err
-	}
-	bySource = map[string][]idsnap.Snapshot{}
-	for _, s := range all {
-		bySource[s.Source] = append(bySource[s.Source], s)
-	}
-	switch {
-	case scope != "" && len(named) > 0 && !slices.Contains(named, scope):
-		return nil, nil, fmt.Errorf("the snapshot given is of source %s, which --source leaves out", scope)
-	case scope != "":
-		names = []string{scope}
-	case len(named) > 0:
-		for _, n := range named {
-			if !slices.Contains(names, n) {
-				names = append(names, n)
-			}
-		}
-	default:
-		for n := range bySource {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	return names, bySource, nil
-}
-
-// tooOld is why a source is left out when a time precedes its first
-// snapshot: nothing is known of it then.
-func tooOld(w report.When, first idsnap.Snapshot, loc *time.Location) string {
-	return fmt.Sprintf("no snapshot at or before %s (its first is #%d, %s)",
-		w.At.In(loc).Format(time.RFC3339), first.ID, first.TakenAt.In(loc).Format(time.RFC3339))
+// scope is the sources a report reads (--source) and the zone of times in
+// its reasons.
+func (a *app) scope(cmd *cli.Command, policy report.Policy) report.Scope {
+	return report.Scope{Sources: cmd.StringSlice("source"), Policy: policy, Location: a.location(cmd)}
 }
 
 // dbState is the state of snap, streamed from the database each time it is
 // read: a snapshot never changes, so the access review and its findings
 // can read it twice rather than hold a large tenant in memory.
-func dbState(db *store.DB, snap idsnap.Snapshot) report.State {
-	return report.State{
-		Snapshot: snap,
-		Records: func(ctx context.Context, fn func(idsnap.Record) error) error {
-			return db.State(ctx, snap.ID, fn)
-		},
+func dbState(db *store.DB) report.StateFunc {
+	return func(snap idsnap.Snapshot) report.State {
+		return report.State{
+			Snapshot: snap,
+			Records: func(ctx context.Context, fn func(idsnap.Record) error) error {
+				return db.State(ctx, snap.ID, fn)
+			},
+		}
+	}
+}
+
+// dbChanges reads changes between two snapshots with opts.
+func dbChanges(db *store.DB, opts store.ChangeOptions) report.ChangesFunc {
+	return func(ctx context.Context, from, to int64) ([]idsnap.Change, error) {
+		return db.Changes(ctx, from, to, opts)
 	}
 }

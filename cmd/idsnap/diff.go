@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 
@@ -72,9 +71,6 @@ func (a *app) diff(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	if since.Kind == report.WhenTime && until.Kind == report.WhenTime && since.At.After(until.At) {
-		return fmt.Errorf("%s (%s) is after %s (%s): swap them", sinceWhat, since, untilWhat, until)
-	}
 	changes, err := report.ParseChangeTypes(cmd.StringSlice("change"))
 	if err != nil {
 		return fmt.Errorf("--change: %w", err)
@@ -87,61 +83,20 @@ func (a *app) diff(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	loc := a.location(cmd)
-
 	db, err := a.openDB(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	fromScope, err := snapshotScope(ctx, db, since)
-	if err != nil {
-		return fmt.Errorf("%s: %w", sinceWhat, err)
-	}
-	toScope, err := snapshotScope(ctx, db, until)
-	if err != nil {
-		return fmt.Errorf("%s: %w", untilWhat, err)
-	}
-	if fromScope != "" && toScope != "" && fromScope != toScope {
-		return fmt.Errorf("%s is a snapshot of %s and %s one of %s: compare snapshots of one source", since, fromScope, until, toScope)
-	}
-	names, bySource, err := sourceSnapshots(ctx, db, cmd.StringSlice("source"), cmp.Or(fromScope, toScope))
+	snaps, err := db.Snapshots(ctx, "")
 	if err != nil {
 		return err
 	}
-
-	var sources []report.SourceDiff
-	var skipped []report.Skipped
-	for _, name := range names {
-		snaps := bySource[name]
-		if len(snaps) == 0 {
-			skipped = append(skipped, report.Skipped{Source: name, Reason: "no snapshots: pull it first (idsnap pull --source " + name + ")"})
-			continue
-		}
-		from, okFrom := since.Resolve(snaps)
-		to, okTo := until.Resolve(snaps)
-		if !okFrom || !okTo {
-			continue // a snapshot id of another source: never reached, sourceSnapshots scoped it
-		}
-		if until.Kind == report.WhenTime && to.Earliest {
-			skipped = append(skipped, report.Skipped{Source: name, Reason: tooOld(until, snaps[0], loc)})
-			continue
-		}
-		if from.Snapshot.ID > to.Snapshot.ID {
-			return fmt.Errorf("%s: %s is #%d, newer than %s #%d: swap them", name, sinceWhat, from.Snapshot.ID, untilWhat, to.Snapshot.ID)
-		}
-		sd := report.SourceDiff{Source: name, From: from, To: to}
-		if from.Snapshot.ID != to.Snapshot.ID {
-			sd.Changes, err = db.Changes(ctx, from.Snapshot.ID, to.Snapshot.ID, store.ChangeOptions{Activity: cmd.Bool("activity")})
-			if err != nil {
-				return fmt.Errorf("%s: compare #%d with #%d: %w", name, from.Snapshot.ID, to.Snapshot.ID, err)
-			}
-		}
-		sources = append(sources, sd)
+	d, err := report.Compare(ctx, snaps, since, until, a.scope(cmd, report.Lenient),
+		dbChanges(db, store.ChangeOptions{Activity: cmd.Bool("activity")}), report.Filter{Changes: changes, Kinds: kinds})
+	if err != nil {
+		return err
 	}
-	d := report.NewDiff(sources, skipped, report.Filter{Changes: changes, Kinds: kinds})
-	d.Location = loc
 	if err := report.RenderDiff(a.stdout, format, d); err != nil {
 		return err
 	}

@@ -1,21 +1,17 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
 	"github.com/idsnap/idsnap/report/evidence"
 	"github.com/idsnap/idsnap/report/findings"
+	"github.com/idsnap/idsnap/report/people"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -89,76 +85,28 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	fcfg, pcfg, err := a.ruleConfigs(cmd)
+	if err != nil {
+		return err
+	}
 	db, err := a.openDB(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	scope, err := snapshotScope(ctx, db, at)
-	if err != nil {
-		return err
-	}
-	named := cmd.StringSlice("source")
-	names, bySource, err := sourceSnapshots(ctx, db, named, scope)
-	if err != nil {
-		return err
-	}
-	loc := a.location(cmd)
-	var states []report.State
-	var skipped []string
-	for _, name := range names {
-		snaps := bySource[name]
-		if len(snaps) == 0 {
-			return fmt.Errorf("source %s has no snapshots: pull it first or leave it out", name)
-		}
-		p, ok := at.Resolve(snaps)
-		var why string
-		switch {
-		case !ok:
-			why = "no snapshot matches --at"
-		case p.Earliest && at.Kind == report.WhenTime:
-			why = tooOld(at, p.Snapshot, loc)
-		case p.Earliest:
-			why = fmt.Sprintf("fewer than %d snapshots", at.Back+1)
-		}
-		if why != "" {
-			// Evidence "as of T" never stands in a later snapshot for a source.
-			if slices.Contains(named, name) {
-				return fmt.Errorf("%s: %s", name, why)
-			}
-			skipped = append(skipped, name+": "+why)
-			continue
-		}
-		states = append(states, dbState(db, p.Snapshot))
-	}
-	if len(states) == 0 {
-		return fmt.Errorf("no source has a snapshot at --at %s: nothing to export", at)
-	}
-	params := map[string]string{
-		"at":       at.Text,
-		"sources":  strings.Join(stateSourceNames(states), ","),
-		"xlsx":     strconv.FormatBool(cmd.Bool("xlsx")),
-		"resolved": at.String(),
-	}
-	if len(skipped) > 0 {
-		params["skipped"] = strings.Join(skipped, "; ")
-		for _, s := range skipped {
-			fmt.Fprintf(a.stderr, "idsnap: left out %s\n", s)
-		}
-	}
-	findings, err := a.reviewFindings(ctx, cmd, states)
+	snaps, err := db.Snapshots(ctx, "")
 	if err != nil {
 		return err
 	}
 	out := cmd.String("out")
-	m, err := evidence.WriteAccessReview(ctx, out, evidence.AccessReviewOptions{
-		Sources:  states,
-		XLSX:     cmd.Bool("xlsx"),
-		Findings: findings.IDsFor,
-		Meta: evidence.Meta{
-			GeneratedAt: a.now(), Args: commandLine(cmd), Parameters: params, Signer: signer,
-		},
-	})
+	m, skipped, err := evidence.ExportAccessReview(ctx, out, snaps, evidence.ReviewRequest{
+		At: at, Sources: cmd.StringSlice("source"), XLSX: cmd.Bool("xlsx"), Location: a.location(cmd),
+		Findings: reviewFindings(fcfg, pcfg),
+		Meta:     evidence.Meta{GeneratedAt: a.now(), Args: commandLine(cmd), Signer: signer},
+	}, dbState(db))
+	for _, s := range skipped {
+		fmt.Fprintf(a.stderr, "idsnap: left out %s: %s\n", s.Source, s.Reason)
+	}
 	if err != nil {
 		return err
 	}
@@ -169,16 +117,14 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 // reviewFindings runs the findings rules, with the config's parameters, on
 // the same snapshots the review lists, so each row names the findings that
 // apply to its principal and the reviewer sees why a row needs a decision.
-func (a *app) reviewFindings(ctx context.Context, cmd *cli.Command, states []report.State) (*findings.Result, error) {
-	fcfg, pcfg, err := a.ruleConfigs(cmd)
-	if err != nil {
-		return nil, err
+func reviewFindings(fcfg findings.Config, pcfg people.Config) func(context.Context, []report.State) (func(source, principalID string) []string, error) {
+	return func(ctx context.Context, states []report.State) (func(source, principalID string) []string, error) {
+		res, err := findings.Run(ctx, states, fcfg, pcfg)
+		if err != nil {
+			return nil, fmt.Errorf("findings for the review: %w", err)
+		}
+		return res.IDsFor, nil
 	}
-	res, err := findings.Run(ctx, states, fcfg, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("findings for the review: %w", err)
-	}
-	return res, nil
 }
 
 func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
@@ -194,117 +140,27 @@ func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	until := report.When{Kind: report.WhenTime, Text: "now", At: now}
+	until := report.When{Kind: report.WhenTime, Text: "now", At: now, Flag: "--until"}
 	if cmd.IsSet("until") {
 		if until, err = a.parseWhen(cmd, "--until", cmd.String("until")); err != nil {
 			return err
 		}
-	}
-	if since.Kind == report.WhenTime && until.Kind == report.WhenTime && since.At.After(until.At) {
-		return fmt.Errorf("--since (%s) is after --until (%s): swap them", since, until)
-	}
-	interval := cmd.Duration("expected-interval")
-	if interval <= 0 {
-		return fmt.Errorf("--expected-interval must be more than zero")
 	}
 	db, err := a.openDB(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	scope, err := snapshotScope(ctx, db, since)
+	snaps, err := db.Snapshots(ctx, "")
 	if err != nil {
 		return err
-	}
-	uscope, err := snapshotScope(ctx, db, until)
-	if err != nil {
-		return err
-	}
-	if scope != "" && uscope != "" && scope != uscope {
-		return fmt.Errorf("--since is a snapshot of %s and --until one of %s: give snapshots of one source", scope, uscope)
-	}
-	named := cmd.StringSlice("source")
-	names, bySource, err := sourceSnapshots(ctx, db, named, cmp.Or(scope, uscope))
-	if err != nil {
-		return err
-	}
-
-	// The period's bounds as times, for coverage: a snapshot WHEN stands
-	// for the time that snapshot was taken.
-	var sinceAt, untilAt time.Time
-	var sources []evidence.SourceChanges
-	for _, name := range names {
-		snaps := bySource[name]
-		if len(snaps) == 0 {
-			return fmt.Errorf("source %s has no snapshots: pull it first or leave it out", name)
-		}
-		slices.SortFunc(snaps, func(x, y idsnap.Snapshot) int { return cmp.Compare(x.ID, y.ID) })
-		last := snaps[len(snaps)-1]
-		sc := evidence.SourceChanges{Source: evidence.SourceInfo{Name: name, Provider: last.Provider, BaseURL: last.BaseURL, Org: last.Org}}
-		from, okFrom := since.Resolve(snaps)
-		to, okTo := until.Resolve(snaps)
-		if !okFrom || !okTo {
-			continue // a snapshot id of another source
-		}
-		if since.Kind != report.WhenTime {
-			sinceAt = from.Snapshot.TakenAt
-		}
-		if until.Kind != report.WhenTime {
-			untilAt = to.Snapshot.TakenAt
-		}
-		if to.Earliest && until.Kind == report.WhenTime {
-			// Nothing pulled by --until: coverage shows the source empty.
-			sources = append(sources, sc)
-			continue
-		}
-		if from.Snapshot.ID > to.Snapshot.ID {
-			return fmt.Errorf("%s: --since (#%d) is after --until (#%d): swap them", name, from.Snapshot.ID, to.Snapshot.ID)
-		}
-		base := from.Snapshot
-		sc.Baseline = &base
-		prev := base.ID
-		for _, s := range snaps {
-			if s.ID <= base.ID || s.ID > to.Snapshot.ID {
-				continue
-			}
-			cs, err := db.Changes(ctx, prev, s.ID, store.ChangeOptions{})
-			if err != nil {
-				return fmt.Errorf("%s: changes from #%d to #%d: %w", name, prev, s.ID, err)
-			}
-			for i := range cs {
-				cs[i].Source, cs[i].SnapshotID = name, s.ID
-			}
-			sc.Snapshots = append(sc.Snapshots, s)
-			sc.Changes = append(sc.Changes, cs...)
-			prev = s.ID
-		}
-		sources = append(sources, sc)
-	}
-	if len(sources) == 0 {
-		return fmt.Errorf("no source has snapshots in the period: nothing to export")
-	}
-	if since.Kind == report.WhenTime {
-		sinceAt = since.At
-	}
-	if until.Kind == report.WhenTime {
-		untilAt = until.At
-	}
-	params := map[string]string{
-		"since":             since.Text,
-		"since_resolved":    since.String(),
-		"until":             until.Text,
-		"until_resolved":    until.String(),
-		"expected_interval": interval.String(),
-		"sources":           strings.Join(changeSourceNames(sources), ","),
-	}
-	if until.Text == "now" {
-		params["until_resolved"] = until.At.UTC().Format(time.RFC3339)
 	}
 	out := cmd.String("out")
-	m, err := evidence.WriteChanges(out, evidence.ChangesOptions{
-		Sources: sources, Since: sinceAt, Until: untilAt, ExpectedInterval: interval,
-		Meta: evidence.Meta{GeneratedAt: now, Args: commandLine(cmd), Parameters: params, Signer: signer},
-	})
+	m, err := evidence.ExportChanges(ctx, out, snaps, evidence.ChangesRequest{
+		Since: since, Until: until, Sources: cmd.StringSlice("source"), Location: a.location(cmd),
+		ExpectedInterval: cmd.Duration("expected-interval"),
+		Meta:             evidence.Meta{GeneratedAt: now, Args: commandLine(cmd), Signer: signer},
+	}, dbChanges(db, store.ChangeOptions{}))
 	if err != nil {
 		return err
 	}
@@ -347,22 +203,6 @@ func (a *app) exportSummary(cmd *cli.Command, out string, m *evidence.Manifest) 
 	}
 	fmt.Fprintf(a.stdout, "wrote %s: %s export of %d sources: %s, %s, %s; %s\n", out, m.Export, len(m.Sources),
 		strings.Join(files, ", "), evidence.ManifestFile, evidence.SumsFile, signed)
-}
-
-func stateSourceNames(states []report.State) []string {
-	var out []string
-	for _, s := range states {
-		out = append(out, s.Snapshot.Source)
-	}
-	return out
-}
-
-func changeSourceNames(sources []evidence.SourceChanges) []string {
-	var out []string
-	for _, s := range sources {
-		out = append(out, s.Source.Name)
-	}
-	return out
 }
 
 // commandLine rebuilds the command line from what was parsed: command

@@ -130,37 +130,15 @@ func (a *app) reportInputs(ctx context.Context, cmd *cli.Command, db *store.DB) 
 	if err != nil {
 		return nil, err
 	}
-	scope, err := snapshotScope(ctx, db, at)
-	if err != nil {
-		return nil, fmt.Errorf("--at: %w", err)
-	}
-	names, bySource, err := sourceSnapshots(ctx, db, cmd.StringSlice("source"), scope)
+	snaps, err := db.Snapshots(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	var in []report.State
-	pulled := false
-	for _, name := range names {
-		snaps := bySource[name]
-		pulled = pulled || len(snaps) > 0
-		p, ok := at.Resolve(snaps)
-		switch {
-		case len(snaps) == 0:
-			a.skipNote(cmd, name+": no snapshots: pull it first (idsnap pull --source "+name+")")
-		case !ok:
-		case at.Kind == report.WhenTime && p.Earliest:
-			a.skipNote(cmd, name+": "+tooOld(at, snaps[0], a.location(cmd)))
-		default:
-			in = append(in, dbState(db, p.Snapshot))
-		}
+	in, skipped, err := report.States(snaps, at, a.scope(cmd, report.Lenient), dbState(db))
+	for _, s := range skipped {
+		a.skipNote(cmd, s.Source+": "+s.Reason)
 	}
-	switch {
-	case len(in) == 0 && !pulled:
-		return nil, fmt.Errorf("no snapshots to report on: pull first (idsnap pull)")
-	case len(in) == 0:
-		return nil, fmt.Errorf("no source has a snapshot at %s: give a later --at", at)
-	}
-	return in, nil
+	return in, err
 }
 
 // skipNote tells, on stderr, why a source is left out, unless --quiet.

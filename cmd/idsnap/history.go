@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v3"
 
-	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
 )
 
@@ -43,27 +42,14 @@ func (a *app) history(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	if len(accounts) == 0 {
-		return fmt.Errorf("no user %q in any snapshot: give a user id, email or username as the provider has it", query)
-	}
-	var changes []idsnap.Change
-	for _, acc := range accounts {
-		cs, err := db.History(ctx, acc.Source, acc.ID)
-		if err != nil {
-			return fmt.Errorf("%s: history of %s: %w", acc.Source, acc.ID, err)
-		}
-		for i := range cs {
-			if cs[i].Source == "" {
-				cs[i].Source = acc.Source
-			}
-		}
-		changes = append(changes, cs...)
-	}
 	snaps, err := db.Snapshots(ctx, "")
 	if err != nil {
 		return err
 	}
-	h := report.NewHistory(query, accounts, changes, snaps)
+	h, err := report.CollectHistory(ctx, query, accounts, snaps, db.History)
+	if err != nil {
+		return err
+	}
 	h.Location = a.location(cmd)
 	return report.RenderHistory(a.stdout, format, h)
 }

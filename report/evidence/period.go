@@ -1,0 +1,183 @@
+package evidence
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/report"
+)
+
+// ReviewRequest is an access review as the user asked for it.
+type ReviewRequest struct {
+	At      report.When
+	Sources []string // --source
+	XLSX    bool
+	// Location is the zone of times in the reasons a source is left out.
+	Location *time.Location
+	// Findings, when set, runs the findings rules on the review's states
+	// and says which apply to a principal.
+	Findings func(ctx context.Context, states []report.State) (func(source, principalID string) []string, error)
+	Meta
+}
+
+// ExportAccessReview resolves the review moment in every source of snaps
+// (report.Strict: no later snapshot stands in), reads each state and
+// writes the review to out. It returns the manifest and the sources left
+// out, which the manifest's parameters name too.
+func ExportAccessReview(ctx context.Context, out string, snaps []idsnap.Snapshot, req ReviewRequest, state report.StateFunc) (*Manifest, []report.Skipped, error) {
+	points, skipped, err := report.Resolve(snaps, req.At, report.Scope{Sources: req.Sources, Policy: report.Strict, Location: req.Location})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(points) == 0 {
+		return nil, skipped, fmt.Errorf("no source has a snapshot at %s %s: nothing to export", req.At.Flag, req.At)
+	}
+	states := make([]report.State, len(points))
+	names := make([]string, len(points))
+	for i, p := range points {
+		states[i], names[i] = state(p.Snapshot), p.Snapshot.Source
+	}
+	params := map[string]string{
+		"at":       req.At.Text,
+		"sources":  strings.Join(names, ","),
+		"xlsx":     strconv.FormatBool(req.XLSX),
+		"resolved": req.At.String(),
+	}
+	if len(skipped) > 0 {
+		params["skipped"] = strings.Join(skippedText(skipped), "; ")
+	}
+	opts := AccessReviewOptions{Sources: states, XLSX: req.XLSX, Meta: req.Meta}
+	opts.Parameters = params
+	if req.Findings != nil {
+		if opts.Findings, err = req.Findings(ctx, states); err != nil {
+			return nil, skipped, err
+		}
+	}
+	m, err := WriteAccessReview(ctx, out, opts)
+	return m, skipped, err
+}
+
+// skippedText is each skipped source as "name: reason".
+func skippedText(skipped []report.Skipped) []string {
+	out := make([]string, len(skipped))
+	for i, s := range skipped {
+		out[i] = s.Source + ": " + s.Reason
+	}
+	return out
+}
+
+// ChangesRequest is a changes export as the user asked for it.
+type ChangesRequest struct {
+	Since, Until report.When // Until "now": a time, the export's clock
+	Sources      []string    // --source
+	// Location is the zone of times in the reasons a source is left out.
+	Location *time.Location
+	// ExpectedInterval is the longest normal time between two pulls.
+	ExpectedInterval time.Duration
+	Meta
+}
+
+// ExportChanges resolves the period in every source of snaps, walks the
+// consecutive snapshots from the one at Since to the one at Until, and
+// writes the changes between each pair and the coverage to out. A source
+// with no snapshot by Until is listed with empty coverage.
+func ExportChanges(ctx context.Context, out string, snaps []idsnap.Snapshot, req ChangesRequest, changes report.ChangesFunc) (*Manifest, error) {
+	if req.ExpectedInterval <= 0 {
+		return nil, fmt.Errorf("--expected-interval must be more than zero")
+	}
+	snaps = slices.Clone(snaps)
+	slices.SortFunc(snaps, func(a, b idsnap.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
+	spans, skipped, err := report.ResolveSpan(snaps, req.Since, req.Until, report.Scope{Sources: req.Sources, Policy: report.Strict, Location: req.Location})
+	if err != nil {
+		return nil, err
+	}
+	// The period's bounds as times, for coverage: a snapshot WHEN stands
+	// for the time that snapshot was taken.
+	sinceAt, untilAt := req.Since.At, req.Until.At
+	var sources []SourceChanges
+	for _, sp := range spans {
+		if req.Since.Kind != report.WhenTime {
+			sinceAt = sp.From.Snapshot.TakenAt
+		}
+		if req.Until.Kind != report.WhenTime {
+			untilAt = sp.To.Snapshot.TakenAt
+		}
+		sc, err := walk(ctx, snaps, sp, changes)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, sc)
+	}
+	for _, s := range skipped {
+		// Nothing pulled by Until: coverage shows the source empty.
+		sources = append(sources, SourceChanges{Source: sourceInfo(lastOf(snaps, s.Source))})
+	}
+	if len(sources) == 0 {
+		return nil, fmt.Errorf("no source has snapshots in the period: nothing to export")
+	}
+	slices.SortFunc(sources, func(a, b SourceChanges) int { return strings.Compare(a.Source.Name, b.Source.Name) })
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Source.Name
+	}
+	params := map[string]string{
+		"since":             req.Since.Text,
+		"since_resolved":    req.Since.String(),
+		"until":             req.Until.Text,
+		"until_resolved":    req.Until.String(),
+		"expected_interval": req.ExpectedInterval.String(),
+		"sources":           strings.Join(names, ","),
+	}
+	if req.Until.Text == "now" {
+		params["until_resolved"] = req.Until.At.UTC().Format(time.RFC3339)
+	}
+	meta := req.Meta
+	meta.Parameters = params
+	return WriteChanges(out, ChangesOptions{Sources: sources, Since: sinceAt, Until: untilAt, ExpectedInterval: req.ExpectedInterval, Meta: meta})
+}
+
+// walk reads a source's changes between each consecutive pair of its
+// snapshots from sp.From to sp.To, so access granted and revoked inside the
+// period shows too. snaps is sorted by id.
+func walk(ctx context.Context, snaps []idsnap.Snapshot, sp report.Span, changes report.ChangesFunc) (SourceChanges, error) {
+	base, end := sp.From.Snapshot, sp.To.Snapshot
+	sc := SourceChanges{Source: sourceInfo(lastOf(snaps, base.Source)), Baseline: &base}
+	prev := base.ID
+	for _, s := range snaps {
+		if s.Source != base.Source || s.ID <= base.ID || s.ID > end.ID {
+			continue
+		}
+		cs, err := changes(ctx, prev, s.ID)
+		if err != nil {
+			return sc, fmt.Errorf("%s: changes from #%d to #%d: %w", base.Source, prev, s.ID, err)
+		}
+		for i := range cs {
+			cs[i].Source, cs[i].SnapshotID = base.Source, s.ID
+		}
+		sc.Snapshots = append(sc.Snapshots, s)
+		sc.Changes = append(sc.Changes, cs...)
+		prev = s.ID
+	}
+	return sc, nil
+}
+
+// lastOf is source's newest snapshot in snaps.
+func lastOf(snaps []idsnap.Snapshot, source string) idsnap.Snapshot {
+	var last idsnap.Snapshot
+	for _, s := range snaps {
+		if s.Source == source && s.ID > last.ID {
+			last = s
+		}
+	}
+	return last
+}
+
+func sourceInfo(s idsnap.Snapshot) SourceInfo {
+	return SourceInfo{Name: s.Source, Provider: s.Provider, BaseURL: s.BaseURL, Org: s.Org}
+}

@@ -1,0 +1,274 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/idsnap/idsnap"
+)
+
+// Policy says what a command does with a source a WHEN does not reach.
+type Policy int
+
+const (
+	// Lenient is for reports (diff, access, findings, people): a source
+	// without snapshots, or whose first snapshot is after the time asked
+	// for, is skipped with the reason; latest~N past a source's first
+	// reads the first, marked Earliest.
+	Lenient Policy = iota
+	// Strict is for evidence: a source without snapshots is an error, and
+	// evidence "as of T" never stands in a later snapshot: a source the
+	// WHEN does not reach (a time before its first snapshot, latest~N past
+	// it) is left out, or is an error when named with --source.
+	Strict
+)
+
+// Scope says which sources a command reads, and how.
+type Scope struct {
+	// Sources are those named with --source; none means every source with
+	// snapshots. A snapshot-id WHEN confines the read to its own source.
+	Sources []string
+	Policy  Policy
+	// Location is the zone of times in reasons; nil is UTC.
+	Location *time.Location
+}
+
+// Span is where a period begins and ends in one source.
+type Span struct {
+	From, To Point
+}
+
+// Resolve picks, per source in scope, the snapshot at names (see
+// When.Resolve) among snaps, every snapshot in the database. Points and
+// skipped sources come sorted by source name.
+func Resolve(snaps []idsnap.Snapshot, at When, scope Scope) ([]Point, []Skipped, error) {
+	names, by, err := scope.sources(snaps, at)
+	if err != nil {
+		return nil, nil, err
+	}
+	var points []Point
+	var skipped []Skipped
+	for _, name := range names {
+		list := by[name]
+		if why, err := scope.missing(name, list); why != "" || err != nil {
+			if err != nil {
+				return nil, nil, err
+			}
+			skipped = append(skipped, Skipped{Source: name, Reason: why})
+			continue
+		}
+		p, ok := at.Resolve(list)
+		var why string
+		switch {
+		case !ok:
+			why = "no snapshot matches " + at.label()
+		case at.Kind == WhenTime && p.Earliest:
+			why = tooOld(at, list[0], scope.Location)
+		case p.Earliest && scope.Policy == Strict:
+			why = fmt.Sprintf("fewer than %d snapshots", at.Back+1)
+		}
+		if why == "" {
+			points = append(points, p)
+			continue
+		}
+		if scope.Policy == Strict && slices.Contains(scope.Sources, name) {
+			return nil, nil, fmt.Errorf("%s: %s", name, why)
+		}
+		skipped = append(skipped, Skipped{Source: name, Reason: why})
+	}
+	return points, skipped, nil
+}
+
+// ResolveSpan picks, per source in scope, the snapshots since and until
+// name. since may fall before a source's first snapshot (its earliest
+// stands in, marked); a source whose first snapshot is after until is
+// skipped: nothing is known of it then.
+func ResolveSpan(snaps []idsnap.Snapshot, since, until When, scope Scope) ([]Span, []Skipped, error) {
+	if since.Kind == WhenTime && until.Kind == WhenTime && since.At.After(until.At) {
+		return nil, nil, fmt.Errorf("%s (%s) is after %s (%s): swap them", since.label(), since, until.label(), until)
+	}
+	names, by, err := scope.sources(snaps, since, until)
+	if err != nil {
+		return nil, nil, err
+	}
+	var spans []Span
+	var skipped []Skipped
+	for _, name := range names {
+		list := by[name]
+		if why, err := scope.missing(name, list); why != "" || err != nil {
+			if err != nil {
+				return nil, nil, err
+			}
+			skipped = append(skipped, Skipped{Source: name, Reason: why})
+			continue
+		}
+		from, okFrom := since.Resolve(list)
+		to, okTo := until.Resolve(list)
+		switch {
+		case !okFrom || !okTo:
+			skipped = append(skipped, Skipped{Source: name, Reason: "no snapshot matches " + since.label() + " and " + until.label()})
+		case until.Kind == WhenTime && to.Earliest:
+			skipped = append(skipped, Skipped{Source: name, Reason: tooOld(until, list[0], scope.Location)})
+		case from.Snapshot.ID > to.Snapshot.ID:
+			return nil, nil, fmt.Errorf("%s: %s is #%d, newer than %s #%d: swap them", name, since.label(), from.Snapshot.ID, until.label(), to.Snapshot.ID)
+		default:
+			spans = append(spans, Span{From: from, To: to})
+		}
+	}
+	return spans, skipped, nil
+}
+
+// missing is why a source without snapshots is skipped, or the error it
+// is under Strict; "" and nil when it has snapshots.
+func (s Scope) missing(name string, list []idsnap.Snapshot) (string, error) {
+	switch {
+	case len(list) > 0:
+		return "", nil
+	case s.Policy == Strict:
+		return "", fmt.Errorf("source %s has no snapshots: pull it first or leave it out", name)
+	}
+	return "no snapshots: pull it first (idsnap pull --source " + name + ")", nil
+}
+
+// sources groups snaps by source, oldest first, and picks the sources to
+// read: a snapshot id's own source when a WHEN is one, else those named,
+// else every source with snapshots. A named source without snapshots comes
+// back with none.
+func (s Scope) sources(snaps []idsnap.Snapshot, whens ...When) ([]string, map[string][]idsnap.Snapshot, error) {
+	by := map[string][]idsnap.Snapshot{}
+	sourceOf := map[int64]string{}
+	for _, sn := range snaps {
+		by[sn.Source] = append(by[sn.Source], sn)
+		sourceOf[sn.ID] = sn.Source
+	}
+	for _, list := range by {
+		slices.SortFunc(list, func(a, b idsnap.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	var scope string
+	var scopeWhen When
+	for _, w := range whens {
+		if w.Kind != WhenSnapshot {
+			continue
+		}
+		src, ok := sourceOf[w.Snapshot]
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: snapshot #%d does not exist: list them with idsnap snapshots", w.label(), w.Snapshot)
+		}
+		if scope != "" && src != scope {
+			return nil, nil, fmt.Errorf("%s is a snapshot of %s and %s one of %s: compare snapshots of one source", scopeWhen, scope, w, src)
+		}
+		scope, scopeWhen = src, w
+	}
+	var names []string
+	switch {
+	case scope != "" && len(s.Sources) > 0 && !slices.Contains(s.Sources, scope):
+		return nil, nil, fmt.Errorf("the snapshot given is of source %s, which --source leaves out", scope)
+	case scope != "":
+		names = []string{scope}
+	case len(s.Sources) > 0:
+		for _, n := range s.Sources {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	default:
+		for n := range by {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names, by, nil
+}
+
+// tooOld is why a source is left out when a time precedes its first
+// snapshot: nothing is known of it then.
+func tooOld(w When, first idsnap.Snapshot, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return fmt.Sprintf("no snapshot at or before %s (its first is #%d, %s)",
+		w.At.In(loc).Format(time.RFC3339), first.ID, first.TakenAt.In(loc).Format(time.RFC3339))
+}
+
+// ChangesFunc reads what changed in a source from snapshot from to
+// snapshot to (store.DB.Changes).
+type ChangesFunc func(ctx context.Context, from, to int64) ([]idsnap.Change, error)
+
+// StateFunc is a snapshot's state (store.DB.State bound to its id).
+type StateFunc func(idsnap.Snapshot) State
+
+// Compare is the diff of each source in scope from the snapshot at since
+// to the one at until.
+func Compare(ctx context.Context, snaps []idsnap.Snapshot, since, until When, scope Scope, changes ChangesFunc, f Filter) (*Diff, error) {
+	spans, skipped, err := ResolveSpan(snaps, since, until, scope)
+	if err != nil {
+		return nil, err
+	}
+	sources := make([]SourceDiff, 0, len(spans))
+	for _, sp := range spans {
+		from, to := sp.From.Snapshot, sp.To.Snapshot
+		sd := SourceDiff{Source: from.Source, From: sp.From, To: sp.To}
+		if from.ID != to.ID {
+			if sd.Changes, err = changes(ctx, from.ID, to.ID); err != nil {
+				return nil, fmt.Errorf("%s: compare #%d with #%d: %w", from.Source, from.ID, to.ID, err)
+			}
+		}
+		sources = append(sources, sd)
+	}
+	d := NewDiff(sources, skipped, f)
+	d.Location = scope.Location
+	return d, nil
+}
+
+// States resolves at per source in scope into the states findings and
+// people read, and the sources skipped. With nothing to read it fails
+// saying why.
+func States(snaps []idsnap.Snapshot, at When, scope Scope, state StateFunc) ([]State, []Skipped, error) {
+	points, skipped, err := Resolve(snaps, at, scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(points) == 0 {
+		for _, s := range skipped {
+			if slices.ContainsFunc(snaps, func(sn idsnap.Snapshot) bool { return sn.Source == s.Source }) {
+				return nil, skipped, fmt.Errorf("no source has a snapshot at %s: give a later %s", at, at.label())
+			}
+		}
+		return nil, skipped, fmt.Errorf("no snapshots to report on: pull first (idsnap pull)")
+	}
+	states := make([]State, len(points))
+	for i, p := range points {
+		states[i] = state(p.Snapshot)
+	}
+	return states, skipped, nil
+}
+
+// WriteAccess writes, per source in scope, every grant held at at: the
+// access command. principal and resource filter the rows when not empty.
+func WriteAccess(ctx context.Context, w io.Writer, f Format, snaps []idsnap.Snapshot, at When, scope Scope, principal, resource string, state StateFunc) error {
+	points, skipped, err := Resolve(snaps, at, scope)
+	if err != nil {
+		return err
+	}
+	aw, err := NewAccessWriter(w, f, points, skipped, scope.Location)
+	if err != nil {
+		return err
+	}
+	for _, p := range points {
+		j := NewAccessJoin(p.Snapshot.Source, p.Snapshot.ID, principal, resource)
+		err := state(p.Snapshot).Records(ctx, func(r idsnap.Record) error {
+			if row, ok := j.Add(r); ok {
+				return aw.Write(row)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s: read snapshot #%d: %w", p.Snapshot.Source, p.Snapshot.ID, err)
+		}
+	}
+	return aw.Close()
+}

@@ -23,13 +23,7 @@ func (a *app) findingsCommand() *cli.Command {
 			"UNKNOWN where the provider gives no data (Ory and ZITADEL expose no sign-ins).\n" +
 			"Days count back from each snapshot's time, not from now. Only FAIL and\n" +
 			"UNKNOWN are listed. Rules (parameters in the config's [findings] table):\n" +
-			"  dormant                           active human, no sign-in for days (90)\n" +
-			"  never-signed-in                   active human created days (30) ago, never signed in\n" +
-			"  suspended-with-grants             suspended, inactive or deleted, holding a grant\n" +
-			"  unverified-email                  active human whose email is not verified\n" +
-			"  machine-with-grants               inventory: machine accounts holding grants\n" +
-			"  status-mismatch-across-providers  active here, suspended or gone in another source\n" +
-			"  privileged                        holders of patterns (*admin*, *owner*): FAIL if dormant\n\n" +
+			findings.Help() + "\n" +
 			"Examples:\n  idsnap findings\n  idsnap findings --fail-on dormant,suspended-with-grants\n" +
 			"  idsnap findings --at 2026-10-01 --source kinde-prod --format json",
 		Flags: []cli.Flag{

@@ -547,3 +547,23 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+// TestHelp checks --help's rule list comes from the rule table: one line
+// per rule, in report order, with the default parameters.
+func TestHelp(t *testing.T) {
+	lines := strings.Split(strings.TrimSuffix(Help(), "\n"), "\n")
+	ids := RuleIDs()
+	if len(lines) != len(ids) {
+		t.Fatalf("Help has %d lines, want one per rule (%d):\n%s", len(lines), len(ids), Help())
+	}
+	for i, id := range ids {
+		if f := strings.Fields(lines[i]); len(f) < 2 || f[0] != id {
+			t.Errorf("line %d = %q, want rule %s", i, lines[i], id)
+		}
+	}
+	for _, want := range []string{"(90)", "(30)", "*admin*, *owner*"} {
+		if !strings.Contains(Help(), want) {
+			t.Errorf("Help lacks the default %q:\n%s", want, Help())
+		}
+	}
+}

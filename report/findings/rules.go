@@ -159,6 +159,9 @@ type ruleDef struct {
 	version int
 	params  func(p *ruleParams) map[string]any
 	eval    func(e *eval, u int32) (in bool, o Outcome, detail string)
+	// help is the rule in one short line for --help, with its default
+	// parameters.
+	help func(p *ruleParams) string
 }
 
 // ruleDefs is every rule, in the order reports list them.
@@ -188,15 +191,48 @@ type ruleDef struct {
 //
 // Each rule reports UNKNOWN where the provider gives no data it needs.
 var ruleDefs = []ruleDef{
-	{id: RuleDormant, version: 1, params: func(p *ruleParams) map[string]any { return map[string]any{"days": p.dormantDays} }, eval: evalDormant},
-	{id: RuleNeverSignedIn, version: 1, params: func(p *ruleParams) map[string]any { return map[string]any{"days": p.neverDays} }, eval: evalNeverSignedIn},
-	{id: RuleSuspendedGrant, version: 1, params: noParams, eval: evalSuspendedWithGrants},
-	{id: RuleUnverified, version: 1, params: noParams, eval: evalUnverifiedEmail},
-	{id: RuleMachineGrants, version: 1, params: noParams, eval: evalMachineWithGrants},
-	{id: RuleStatusMismatch, version: 1, params: noParams, eval: evalStatusMismatch},
+	{id: RuleDormant, version: 1, params: func(p *ruleParams) map[string]any { return map[string]any{"days": p.dormantDays} }, eval: evalDormant,
+		help: func(p *ruleParams) string {
+			return fmt.Sprintf("active human, no sign-in for days (%d)", p.dormantDays)
+		}},
+	{id: RuleNeverSignedIn, version: 1, params: func(p *ruleParams) map[string]any { return map[string]any{"days": p.neverDays} }, eval: evalNeverSignedIn,
+		help: func(p *ruleParams) string {
+			return fmt.Sprintf("active human created days (%d) ago, never signed in", p.neverDays)
+		}},
+	{id: RuleSuspendedGrant, version: 1, params: noParams, eval: evalSuspendedWithGrants,
+		help: fixedHelp("suspended, inactive or deleted, holding a grant")},
+	{id: RuleUnverified, version: 1, params: noParams, eval: evalUnverifiedEmail,
+		help: fixedHelp("active human whose email is not verified")},
+	{id: RuleMachineGrants, version: 1, params: noParams, eval: evalMachineWithGrants,
+		help: fixedHelp("inventory: machine accounts holding grants")},
+	{id: RuleStatusMismatch, version: 1, params: noParams, eval: evalStatusMismatch,
+		help: fixedHelp("active here, suspended or gone in another source")},
 	{id: RulePrivileged, version: 1, params: func(p *ruleParams) map[string]any {
 		return map[string]any{"patterns": p.patterns, "dormant_days": p.privDays}
-	}, eval: evalPrivileged},
+	}, eval: evalPrivileged,
+		help: func(p *ruleParams) string {
+			return fmt.Sprintf("holders of patterns (%s): FAIL if dormant", strings.Join(p.patterns, ", "))
+		}},
+}
+
+func fixedHelp(s string) func(*ruleParams) string { return func(*ruleParams) string { return s } }
+
+// Help lists the rules for --help, one per line: id, then what it checks
+// with its default parameters.
+func Help() string {
+	p, err := Config{}.compile()
+	if err != nil { // the defaults are constants: TestHelp catches this
+		return "  " + err.Error() + "\n"
+	}
+	width := 0
+	for _, r := range ruleDefs {
+		width = max(width, len(r.id))
+	}
+	var b strings.Builder
+	for _, r := range ruleDefs {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, r.id, r.help(p))
+	}
+	return b.String()
 }
 
 func noParams(*ruleParams) map[string]any { return map[string]any{} }

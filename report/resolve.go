@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/idsnap/idsnap"
@@ -46,21 +47,13 @@ type Span struct {
 // When.Resolve) among snaps, every snapshot in the database. Points and
 // skipped sources come sorted by source name.
 func Resolve(snaps []idsnap.Snapshot, at When, scope Scope) ([]Point, []Skipped, error) {
-	names, by, err := scope.sources(snaps, at)
+	names, by, skipped, err := scope.sources(snaps, at)
 	if err != nil {
 		return nil, nil, err
 	}
 	var points []Point
-	var skipped []Skipped
 	for _, name := range names {
 		list := by[name]
-		if why, err := scope.missing(name, list); why != "" || err != nil {
-			if err != nil {
-				return nil, nil, err
-			}
-			skipped = append(skipped, Skipped{Source: name, Reason: why})
-			continue
-		}
 		p, ok := at.Resolve(list)
 		var why string
 		switch {
@@ -80,7 +73,7 @@ func Resolve(snaps []idsnap.Snapshot, at When, scope Scope) ([]Point, []Skipped,
 		}
 		skipped = append(skipped, Skipped{Source: name, Reason: why})
 	}
-	return points, skipped, nil
+	return points, sortSkipped(skipped), nil
 }
 
 // ResolveSpan picks, per source in scope, the snapshots since and until
@@ -91,21 +84,13 @@ func ResolveSpan(snaps []idsnap.Snapshot, since, until When, scope Scope) ([]Spa
 	if since.Kind == WhenTime && until.Kind == WhenTime && since.At.After(until.At) {
 		return nil, nil, fmt.Errorf("%s (%s) is after %s (%s): swap them", since.label(), since, until.label(), until)
 	}
-	names, by, err := scope.sources(snaps, since, until)
+	names, by, skipped, err := scope.sources(snaps, since, until)
 	if err != nil {
 		return nil, nil, err
 	}
 	var spans []Span
-	var skipped []Skipped
 	for _, name := range names {
 		list := by[name]
-		if why, err := scope.missing(name, list); why != "" || err != nil {
-			if err != nil {
-				return nil, nil, err
-			}
-			skipped = append(skipped, Skipped{Source: name, Reason: why})
-			continue
-		}
 		from, okFrom := since.Resolve(list)
 		to, okTo := until.Resolve(list)
 		switch {
@@ -119,27 +104,15 @@ func ResolveSpan(snaps []idsnap.Snapshot, since, until When, scope Scope) ([]Spa
 			spans = append(spans, Span{From: from, To: to})
 		}
 	}
-	return spans, skipped, nil
-}
-
-// missing is why a source without snapshots is skipped, or the error it
-// is under Strict; "" and nil when it has snapshots.
-func (s Scope) missing(name string, list []idsnap.Snapshot) (string, error) {
-	switch {
-	case len(list) > 0:
-		return "", nil
-	case s.Policy == Strict:
-		return "", fmt.Errorf("source %s has no snapshots: pull it first or leave it out", name)
-	}
-	return "no snapshots: pull it first (idsnap pull --source " + name + ")", nil
+	return spans, sortSkipped(skipped), nil
 }
 
 // sources groups snaps by source, oldest first, and picks the sources to
 // read: a snapshot id's own source when a WHEN is one, else those named,
-// else every source with snapshots. A named source without snapshots comes
-// back with none.
-func (s Scope) sources(snaps []idsnap.Snapshot, whens ...When) ([]string, map[string][]idsnap.Snapshot, error) {
-	by := map[string][]idsnap.Snapshot{}
+// else every source with snapshots. A named source without snapshots is
+// skipped, or under Strict an error.
+func (s Scope) sources(snaps []idsnap.Snapshot, whens ...When) (names []string, by map[string][]idsnap.Snapshot, skipped []Skipped, err error) {
+	by = map[string][]idsnap.Snapshot{}
 	sourceOf := map[int64]string{}
 	for _, sn := range snaps {
 		by[sn.Source] = append(by[sn.Source], sn)
@@ -156,32 +129,43 @@ func (s Scope) sources(snaps []idsnap.Snapshot, whens ...When) ([]string, map[st
 		}
 		src, ok := sourceOf[w.Snapshot]
 		if !ok {
-			return nil, nil, fmt.Errorf("%s: snapshot #%d does not exist: list them with idsnap snapshots", w.label(), w.Snapshot)
+			return nil, nil, nil, fmt.Errorf("%s: snapshot #%d does not exist: list them with idsnap snapshots", w.label(), w.Snapshot)
 		}
 		if scope != "" && src != scope {
-			return nil, nil, fmt.Errorf("%s is a snapshot of %s and %s one of %s: compare snapshots of one source", scopeWhen, scope, w, src)
+			return nil, nil, nil, fmt.Errorf("%s is a snapshot of %s and %s one of %s: compare snapshots of one source", scopeWhen, scope, w, src)
 		}
 		scope, scopeWhen = src, w
 	}
-	var names []string
+	var named []string
 	switch {
 	case scope != "" && len(s.Sources) > 0 && !slices.Contains(s.Sources, scope):
-		return nil, nil, fmt.Errorf("the snapshot given is of source %s, which --source leaves out", scope)
+		return nil, nil, nil, fmt.Errorf("the snapshot given is of source %s, which --source leaves out", scope)
 	case scope != "":
-		names = []string{scope}
+		named = []string{scope}
 	case len(s.Sources) > 0:
-		for _, n := range s.Sources {
-			if !slices.Contains(names, n) {
-				names = append(names, n)
-			}
-		}
+		named = s.Sources
 	default:
 		for n := range by {
-			names = append(names, n)
+			named = append(named, n)
 		}
 	}
-	slices.Sort(names)
-	return names, by, nil
+	named = slices.Compact(slices.Sorted(slices.Values(named)))
+	for _, n := range named {
+		switch {
+		case len(by[n]) > 0:
+			names = append(names, n)
+		case s.Policy == Strict:
+			return nil, nil, nil, fmt.Errorf("source %s has no snapshots: pull it first or leave it out", n)
+		default:
+			skipped = append(skipped, Skipped{Source: n, Reason: "no snapshots: pull it first (idsnap pull --source " + n + ")"})
+		}
+	}
+	return names, by, skipped, nil
+}
+
+func sortSkipped(s []Skipped) []Skipped {
+	slices.SortFunc(s, func(a, b Skipped) int { return strings.Compare(a.Source, b.Source) })
+	return s
 }
 
 // tooOld is why a source is left out when a time precedes its first

@@ -185,10 +185,18 @@ type ChangesFunc func(ctx context.Context, from, to int64) ([]idsnap.Change, err
 // StateFunc is a snapshot's state (store.DB.State bound to its id).
 type StateFunc func(idsnap.Snapshot) State
 
-// Compare is the diff of each source in scope from the snapshot at since
-// to the one at until.
-func Compare(ctx context.Context, snaps []idsnap.Snapshot, since, until When, scope Scope, changes ChangesFunc, f Filter) (*Diff, error) {
-	spans, skipped, err := ResolveSpan(snaps, since, until, scope)
+// DiffQuery is what the diff command asks: the period, the sources, what
+// to keep.
+type DiffQuery struct {
+	Since, Until When
+	Scope
+	Filter Filter
+}
+
+// Compare is the diff of each source in scope from the snapshot at Since
+// to the one at Until.
+func Compare(ctx context.Context, snaps []idsnap.Snapshot, q DiffQuery, changes ChangesFunc) (*Diff, error) {
+	spans, skipped, err := ResolveSpan(snaps, q.Since, q.Until, q.Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -203,8 +211,8 @@ func Compare(ctx context.Context, snaps []idsnap.Snapshot, since, until When, sc
 		}
 		sources = append(sources, sd)
 	}
-	d := NewDiff(sources, skipped, f)
-	d.Location = scope.Location
+	d := NewDiff(sources, skipped, q.Filter)
+	d.Location = q.Location
 	return d, nil
 }
 
@@ -231,19 +239,27 @@ func States(snaps []idsnap.Snapshot, at When, scope Scope, state StateFunc) ([]S
 	return states, skipped, nil
 }
 
-// WriteAccess writes, per source in scope, every grant held at at: the
-// access command. principal and resource filter the rows when not empty.
-func WriteAccess(ctx context.Context, w io.Writer, f Format, snaps []idsnap.Snapshot, at When, scope Scope, principal, resource string, state StateFunc) error {
-	points, skipped, err := Resolve(snaps, at, scope)
+// AccessQuery is what the access command asks.
+type AccessQuery struct {
+	At When
+	Scope
+	// Principal and Resource filter the rows when not empty.
+	Principal, Resource string
+}
+
+// WriteAccess writes in format f, per source in scope, every grant held at
+// q.At.
+func WriteAccess(ctx context.Context, w io.Writer, f Format, snaps []idsnap.Snapshot, q AccessQuery, state StateFunc) error {
+	points, skipped, err := Resolve(snaps, q.At, q.Scope)
 	if err != nil {
 		return err
 	}
-	aw, err := NewAccessWriter(w, f, points, skipped, scope.Location)
+	aw, err := NewAccessWriter(w, f, points, skipped, q.Location)
 	if err != nil {
 		return err
 	}
 	for _, p := range points {
-		j := NewAccessJoin(p.Snapshot.Source, p.Snapshot.ID, principal, resource)
+		j := NewAccessJoin(p.Snapshot.Source, p.Snapshot.ID, q.Principal, q.Resource)
 		err := state(p.Snapshot).Records(ctx, func(r idsnap.Record) error {
 			if row, ok := j.Add(r); ok {
 				return aw.Write(row)

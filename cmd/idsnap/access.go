@@ -53,6 +53,6 @@ func (a *app) access(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	return report.WriteAccess(ctx, a.stdout, format, snaps, at, a.scope(cmd, report.Lenient),
-		cmd.String("principal"), cmd.String("resource"), dbState(db))
+	q := report.AccessQuery{At: at, Scope: a.scope(cmd, report.Lenient), Principal: cmd.String("principal"), Resource: cmd.String("resource")}
+	return report.WriteAccess(ctx, a.stdout, format, snaps, q, dbState(db))
 }

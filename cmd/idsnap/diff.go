@@ -92,8 +92,8 @@ func (a *app) diff(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	d, err := report.Compare(ctx, snaps, since, until, a.scope(cmd, report.Lenient),
-		dbChanges(db, store.ChangeOptions{Activity: cmd.Bool("activity")}), report.Filter{Changes: changes, Kinds: kinds})
+	q := report.DiffQuery{Since: since, Until: until, Scope: a.scope(cmd, report.Lenient), Filter: report.Filter{Changes: changes, Kinds: kinds}}
+	d, err := report.Compare(ctx, snaps, q, dbChanges(db, store.ChangeOptions{Activity: cmd.Bool("activity")}))
 	if err != nil {
 		return err
 	}

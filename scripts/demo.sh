@@ -16,7 +16,8 @@ done
 
 db=demo.db
 evidence=demo-evidence
-rm -f "$db" "$db-wal" "$db-shm"
+roster=demo-roster.csv
+rm -f "$db" "$db-wal" "$db-shm" "$roster"
 rm -rf "$evidence"
 
 tmp=$(mktemp -d)
@@ -52,7 +53,7 @@ found() {
 }
 
 echo "Starting idsim: simulated Kinde, Ory and ZITADEL APIs with a generated company of 300 people."
-"$bin/idsim" --seed 42 --write-env "$tmp/idsim.env" >"$tmp/idsim.out" 2>"$tmp/idsim.err" &
+"$bin/idsim" --seed 42 --write-roster "$roster" --write-env "$tmp/idsim.env" >"$tmp/idsim.out" 2>"$tmp/idsim.err" &
 idsim_pid=$!
 for _ in $(seq 100); do
 	[ -s "$tmp/idsim.env" ] && break
@@ -64,6 +65,8 @@ done
 . "$tmp/idsim.env"
 echo "Its URLs and demo credentials are now in IDSNAP_KINDE_*, IDSNAP_ORY_* and IDSNAP_ZITADEL_*:"
 echo "without an idsnap.toml, idsnap configures one source per provider from them."
+echo "HR's roster of the company is in $roster: six leavers whose last day has passed,"
+echo "three contractors HR does not list, one joiner who starts in two weeks."
 
 show idsnap doctor
 show idsnap --db "$db" pull
@@ -91,9 +94,16 @@ first 32 idsnap --db "$db" findings --fail-on suspended-with-grants
 first 16 idsnap --db "$db" people --linked
 
 echo
+echo "Leavers: IT deprovisioned three of HR's six leavers during the day and forgot three."
+first 24 idsnap --db "$db" findings --roster "$roster" --fail-on terminated-with-access,leaver-deprovisioned-late
+# The leaver findings alone, from the CSV form (rule is its first column).
+printf '\n+ idsnap --db %s findings --roster %s --format csv | grep -E "^(rule|terminated-with-access|leaver-deprovisioned-late),"\n' "$db" "$roster"
+"$bin/idsnap" --db "$db" findings --roster "$roster" --format csv | grep -E "^(rule|terminated-with-access|leaver-deprovisioned-late),"
+
+echo
 echo "Evidence for an auditor: a signed access review, checked against the database."
 show idsnap keygen --out "$tmp/demo-signing"
-show idsnap --db "$db" export access-review --at latest --sign "$tmp/demo-signing.key" --out "$evidence"
+show idsnap --db "$db" export access-review --at latest --roster "$roster" --sign "$tmp/demo-signing.key" --out "$evidence"
 show idsnap --db "$db" verify "$evidence" --pubkey "$tmp/demo-signing.pub"
 
 echo

@@ -4,7 +4,7 @@
 // day of churn, so `idsnap pull` twice shows a real diff. It is for the
 // demo and for trying idsnap without a tenant; it serves no real data.
 //
-//	idsim [--seed N] [--people N] [--write-config idsnap.toml] [--write-env idsim.env]
+//	idsim [--seed N] [--people N] [--write-config idsnap.toml] [--write-env idsim.env] [--write-roster hr.csv]
 //	idsim advance --control URL [--days N]
 package main
 
@@ -68,7 +68,7 @@ type options struct {
 	people                                       int
 	epoch                                        string
 	latency                                      time.Duration
-	writeConfig, writeEnv                        string
+	writeConfig, writeEnv, writeRoster           string
 }
 
 // endpoints are where a running idsim listens.
@@ -92,6 +92,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	fs.StringVar(&o.epoch, "epoch", "", "day 0 of the world as YYYY-MM-DD (default today, UTC)")
 	fs.DurationVar(&o.latency, "latency", 0, "latency added to every API request, e.g. 50ms")
 	fs.StringVar(&o.writeConfig, "write-config", "", "write an idsnap.toml for these simulators to `PATH` once they listen")
+	fs.StringVar(&o.writeRoster, "write-roster", "", "write HR's roster CSV of the generated company (leavers, contractors left off, a late joiner) to `PATH`")
 	fs.StringVar(&o.writeEnv, "write-env", "", "write IDSNAP_* and IDSIM_CONTROL variables, shell syntax, to `PATH` once listening")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: idsim [flags]\n       idsim advance --control URL [--days N]\n\nServes simulated Kinde, Ory and ZITADEL admin APIs on loopback.\n\n")
@@ -150,6 +151,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if o.writeConfig != "" {
 		if err := writeAtomic(o.writeConfig, configTOML(ep)); err != nil {
 			return fmt.Errorf("write config: %w", err)
+		}
+	}
+	// The roster goes before the env file: scripts wait for the env file.
+	if o.writeRoster != "" {
+		if err := writeAtomic(o.writeRoster, string(w.rosterCSV())); err != nil {
+			return fmt.Errorf("write roster: %w", err)
 		}
 	}
 	if o.writeEnv != "" {

@@ -34,6 +34,8 @@ type world struct {
 	kindeOrgs    []string            // every organization's code
 	projects     []string            // ZITADEL project ids
 	roles        map[string][]string // project id → role keys
+
+	staff []*staffer // everyone hired, for HR's roster (hr.go)
 }
 
 // person is one human the generator created, before it becomes accounts.
@@ -93,6 +95,7 @@ func newWorld(seed int64, people int, epoch time.Time) *world {
 		w.hire(p, inKinde, inOry, inZitadel, true)
 	}
 	w.addMachines()
+	w.planHR(seed)
 	return w
 }
 
@@ -161,6 +164,8 @@ func (w *world) buildStructure() {
 func (w *world) hire(p person, inKinde, inOry, inZitadel, history bool) []string {
 	var events []string
 	now := w.now()
+	s := &staffer{person: p}
+	w.staff = append(w.staff, s)
 	linked := w.chance(0.4) // HR's employee id made it into the providers
 	if inKinde {
 		u := kindetest.User{ID: "kp_" + w.hex(32), Email: p.email, FirstName: p.first, LastName: p.last,
@@ -186,6 +191,7 @@ func (w *world) hire(p person, inKinde, inOry, inZitadel, history bool) []string
 			u.Suspended = w.chance(0.05)
 		}
 		w.kinde.AddUser(u)
+		s.kinde = u.ID
 		_ = w.kinde.AddMember(w.kindeDefault, u.ID)
 		if w.chance(0.5) {
 			org := w.kindeOrgs[1+w.rng.IntN(len(w.kindeOrgs)-1)]
@@ -213,6 +219,7 @@ func (w *world) hire(p person, inKinde, inOry, inZitadel, history bool) []string
 			}
 		}
 		stored := w.ory.AddIdentity(id)
+		s.ory = stored.ID
 		if w.chance(0.7) {
 			_ = w.ory.SetEmail(stored.ID, email, true)
 		}
@@ -237,6 +244,7 @@ func (w *world) hire(p person, inKinde, inOry, inZitadel, history bool) []string
 			}
 		}
 		id := w.zitadel.AddUser(u)
+		s.zitadel = id
 		for _, pid := range w.sample(w.projects, 1+w.rng.IntN(2)) {
 			w.zitadel.AddGrant(id, pid, w.grantRoles(pid)...)
 		}
@@ -301,12 +309,18 @@ func (w *world) Advance() []string {
 	// from these, never from today's joiners.
 	kids, oids := w.kinde.UserIDs(), w.ory.IDs()
 
+	// HR's leavers: IT processes half of them on the first day.
+	if w.day == 1 {
+		ev = append(ev, w.deprovisionLeavers()...)
+	}
+
 	// Joiners: one in all three, one in Kinde only.
 	ev = append(ev, w.hire(w.newPerson(), true, true, true, false)...)
 	ev = append(ev, w.hire(w.newPerson(), true, false, false, false)...)
 
 	// Kinde: a leaver, a suspension, an escalation, a rename, sign-ins.
-	if u, ok := w.kinde.User(w.pick(kids)); ok {
+	// HR's leavers are left to HR's plan, so what it expects holds.
+	if u, ok := w.kinde.User(w.pick(kids)); ok && !w.isLeaver(u.ID) {
 		_ = w.kinde.RemoveUser(u.ID)
 		note("kinde: %s left (user deleted; their ZITADEL and Ory accounts, if any, stay)", u.Email)
 	}

@@ -56,6 +56,7 @@ type fileConfig struct {
 	Sources  map[string]fileSource `toml:"sources"`
 	Findings toml.Primitive        `toml:"findings"`
 	People   toml.Primitive        `toml:"people"`
+	Roster   toml.Primitive        `toml:"roster"`
 }
 
 type fileSource struct {
@@ -160,10 +161,13 @@ func parseConfig(data []byte) (*config, error) {
 	if md.IsDefined("people") {
 		c.tables["people"] = fc.People
 	}
+	if md.IsDefined("roster") {
+		c.tables["roster"] = fc.Roster
+	}
 	// Keys nobody decoded are typos or settings from another tool. The
-	// [findings] and [people] tables are checked by their own decoders.
+	// [findings], [people] and [roster] tables are checked by their own decoders.
 	for _, k := range md.Undecoded() {
-		if k[0] == "findings" || k[0] == "people" {
+		if k[0] == "findings" || k[0] == "people" || k[0] == "roster" {
 			continue
 		}
 		if len(k) >= 3 && k[0] == "sources" {

@@ -44,12 +44,15 @@ func (a *app) exportAccessReviewCommand() *cli.Command {
 		Usage: "who held which entitlement at a moment, one row each, with empty reviewer columns",
 		Description: "One row per principal and entitlement held at --at (a principal holding none\n" +
 			"gets one row with empty resource and entitlement), in access-review.csv and,\n" +
-			"with --xlsx, access-review.xlsx with a keep/modify/revoke dropdown.\n\n" +
+			"with --xlsx, access-review.xlsx with a keep/modify/revoke dropdown. With a\n" +
+			"roster (--roster or [roster] file), rows gain employee_id, department,\n" +
+			"manager_email and roster_status, and the manifest records the roster's SHA-256.\n\n" +
 			"Examples:\n  idsnap export access-review --at 2026-03-31T23:59:59Z --out q1-review --xlsx --sign idsnap.key\n" +
 			"  idsnap export access-review --at latest --source kinde-prod --out review",
 		Flags: append(exportFlags(),
 			&cli.StringFlag{Name: "at", Required: true, Usage: "the moment `WHEN`: each source's latest snapshot at or before it"},
 			&cli.BoolFlag{Name: "xlsx", Usage: "also write access-review.xlsx"},
+			rosterFlag(),
 		),
 		Action: a.exportAccessReview,
 	}
@@ -98,11 +101,16 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	rv, err := a.reviewRoster(cmd, db, pcfg)
+	if err != nil {
+		return err
+	}
 	out := cmd.String("out")
 	m, skipped, err := evidence.ExportAccessReview(ctx, out, snaps, evidence.ReviewRequest{
 		At: at, Sources: cmd.StringSlice("source"), XLSX: cmd.Bool("xlsx"), Location: a.location(cmd),
-		Findings: reviewFindings(fcfg, pcfg),
-		Meta:     evidence.Meta{GeneratedAt: a.now(), Args: commandLine(cmd), Signer: signer},
+		Findings: reviewFindings(fcfg, pcfg, rv.check),
+		Roster:   rv.cells(),
+		Meta:     evidence.Meta{GeneratedAt: a.now(), Args: commandLine(cmd), Signer: signer, Parameters: rv.params()},
 	}, dbState(db))
 	for _, s := range skipped {
 		fmt.Fprintf(a.stderr, "idsnap: left out %s: %s\n", s.Source, s.Reason)
@@ -117,11 +125,17 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 // reviewFindings runs the findings rules, with the config's parameters, on
 // the same snapshots the review lists, so each row names the findings that
 // apply to its principal and the reviewer sees why a row needs a decision.
-func reviewFindings(fcfg findings.Config, pcfg people.Config) func(context.Context, []report.State) (func(source, principalID string) []string, error) {
+// more, when set, adds rules run elsewhere (the roster's) to the result.
+func reviewFindings(fcfg findings.Config, pcfg people.Config, more func(context.Context, []report.State, *findings.Result) error) func(context.Context, []report.State) (func(source, principalID string) []string, error) {
 	return func(ctx context.Context, states []report.State) (func(source, principalID string) []string, error) {
 		res, err := findings.Run(ctx, states, fcfg, pcfg)
 		if err != nil {
 			return nil, fmt.Errorf("findings for the review: %w", err)
+		}
+		if more != nil {
+			if err := more(ctx, states, res); err != nil {
+				return nil, err
+			}
 		}
 		return res.IDsFor, nil
 	}

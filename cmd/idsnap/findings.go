@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v3"
@@ -10,6 +11,7 @@ import (
 	"github.com/idsnap/idsnap/report"
 	"github.com/idsnap/idsnap/report/findings"
 	"github.com/idsnap/idsnap/report/people"
+	"github.com/idsnap/idsnap/report/roster"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -23,13 +25,14 @@ func (a *app) findingsCommand() *cli.Command {
 			"UNKNOWN where the provider gives no data (Ory and ZITADEL expose no sign-ins).\n" +
 			"Days count back from each snapshot's time, not from now. Only FAIL and\n" +
 			"UNKNOWN are listed. Rules (parameters in the config's [findings] table):\n" +
-			findings.Help() + "\n" +
+			findings.Help() + rosterHelp + "\n" +
 			"Examples:\n  idsnap findings\n  idsnap findings --fail-on dormant,suspended-with-grants\n" +
 			"  idsnap findings --at 2026-10-01 --source kinde-prod --format json",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "at", Value: "latest", Usage: "report on the snapshots at `WHEN`: today, yesterday, 7d, 2026-11-01, a snapshot id, latest~N"},
 			&cli.StringSliceFlag{Name: "source", Aliases: []string{"s"}, Usage: "only source `NAME` (repeatable)"},
 			&cli.StringSliceFlag{Name: "fail-on", Usage: "exit with status 3 when `RULE` has a FAIL (comma separated or repeated)"},
+			rosterFlag(),
 			formatFlag(),
 			utcFlag(),
 		},
@@ -42,7 +45,7 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 		return fmt.Errorf("findings takes no arguments; pick the snapshots with --at")
 	}
 	failOn := splitValues(cmd.StringSlice("fail-on"))
-	if err := findings.CheckRuleIDs(failOn); err != nil {
+	if err := findings.CheckRuleIDs(slices.DeleteFunc(slices.Clone(failOn), func(id string) bool { return slices.Contains(roster.RuleIDs(), id) })); err != nil {
 		return fmt.Errorf("--fail-on: %w", err)
 	}
 	format, err := a.outputFormat(cmd)
@@ -64,6 +67,13 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 	}
 	res, err := findings.Run(ctx, in, fcfg, pcfg)
 	if err != nil {
+		return err
+	}
+	rr, err := a.checkRoster(ctx, cmd, db, in, pcfg, res)
+	if err != nil {
+		return err
+	}
+	if err := needRoster(failOn, rr); err != nil {
 		return err
 	}
 	if err := findings.Render(a.stdout, format, res); err != nil {
@@ -94,14 +104,9 @@ func (a *app) ruleConfigs(cmd *cli.Command) (findings.Config, people.Config, err
 
 // findingsConfig reads the [findings] table: the rules' parameters.
 func findingsConfig(c *config) (findings.Config, error) {
-	var f findings.Config
-	if err := c.section("findings", &f); err != nil {
-		return f, err
-	}
-	if err := f.Validate(); err != nil {
-		return f, fmt.Errorf("%s: %w", c.Path, err)
-	}
-	return f, nil
+	// The roster rules' keys share the table: findingsTable reads both.
+	f, _, err := findingsTable(c)
+	return f, err
 }
 
 // peopleConfig reads the [people] table: domain aliases, links, unlinks.

@@ -23,6 +23,10 @@ type ReviewRequest struct {
 	// Findings, when set, runs the findings rules on the review's states
 	// and says which apply to a principal.
 	Findings func(ctx context.Context, states []report.State) (func(source, principalID string) []string, error)
+	// Roster, when set, gives a principal's roster columns; it is called
+	// only after Findings, which may be what matched the roster.
+	Roster func(source, principalID string) []string
+	// Meta's Parameters, when set, join the export's own in the manifest.
 	Meta
 }
 
@@ -52,7 +56,10 @@ func ExportAccessReview(ctx context.Context, out string, snaps []idsnap.Snapshot
 	if len(skipped) > 0 {
 		params["skipped"] = strings.Join(skippedText(skipped), "; ")
 	}
-	opts := AccessReviewOptions{Sources: states, XLSX: req.XLSX, Meta: req.Meta}
+	for k, v := range req.Parameters {
+		params[k] = v
+	}
+	opts := AccessReviewOptions{Sources: states, XLSX: req.XLSX, Roster: req.Roster, Meta: req.Meta}
 	opts.Parameters = params
 	if req.Findings != nil {
 		if opts.Findings, err = req.Findings(ctx, states); err != nil {

@@ -69,8 +69,8 @@ func listed(f func(report.AccessPrincipal) string) func(*reviewRow) string {
 	}
 }
 
-// AccessReviewHeader is the fixed column list of access-review.csv (and the
-// XLSX sheet).
+// AccessReviewHeader is the column list of access-review.csv (and the
+// XLSX sheet); a roster adds AccessReviewRosterHeader before findings.
 var AccessReviewHeader = func() []string {
 	h := make([]string, len(reviewColumns))
 	for i, c := range reviewColumns {
@@ -78,6 +78,11 @@ var AccessReviewHeader = func() []string {
 	}
 	return h
 }()
+
+// AccessReviewRosterHeader are the columns a review gains, before
+// findings, when a roster is given: who the person is to HR and who
+// their manager is, for the reviewer.
+var AccessReviewRosterHeader = []string{"employee_id", "department", "manager_email", "roster_status"}
 
 // ReviewDecisions are the values offered in the decision column.
 var ReviewDecisions = []string{"keep", "modify", "revoke"}
@@ -91,6 +96,9 @@ type AccessReviewOptions struct {
 	// Findings, when set, names the findings that apply to a principal
 	// (rule ids); they fill the findings column.
 	Findings func(source, principalID string) []string
+	// Roster, when set, gives the AccessReviewRosterHeader cells of a
+	// principal (empty for one no roster row matches).
+	Roster func(source, principalID string) []string
 	Meta
 }
 
@@ -168,11 +176,20 @@ func WriteAccessReview(ctx context.Context, out string, opts AccessReviewOptions
 	if err != nil {
 		return nil, err
 	}
+	header := AccessReviewHeader
+	if opts.Roster != nil {
+		at := slices.Index(header, "findings")
+		header = slices.Concat(header[:at], AccessReviewRosterHeader, header[at:])
+		src, id := slices.Index(header, "source"), slices.Index(header, "principal_id")
+		for i, r := range rows {
+			rows[i] = slices.Concat(r[:at], opts.Roster(r[src], r[id]), r[at:])
+		}
+	}
 	f, err := create(out)
 	if err != nil {
 		return nil, err
 	}
-	m, err := exportAccessReview(f, out, rows, opts)
+	m, err := exportAccessReview(f, out, header, rows, opts)
 	if err != nil {
 		f.abort()
 		return nil, err
@@ -180,9 +197,9 @@ func WriteAccessReview(ctx context.Context, out string, opts AccessReviewOptions
 	return m, nil
 }
 
-func exportAccessReview(f *folder, out string, rows [][]string, opts AccessReviewOptions) (*Manifest, error) {
+func exportAccessReview(f *folder, out string, header []string, rows [][]string, opts AccessReviewOptions) (*Manifest, error) {
 	err := f.add(AccessReviewCSV, func(w io.Writer) (int, error) {
-		c, err := newCSV(w, AccessReviewHeader)
+		c, err := newCSV(w, header)
 		if err != nil {
 			return 0, err
 		}
@@ -197,7 +214,7 @@ func exportAccessReview(f *folder, out string, rows [][]string, opts AccessRevie
 		return nil, err
 	}
 	if opts.XLSX {
-		if err := f.add(AccessReviewXLSX, func(w io.Writer) (int, error) { return writeXLSX(w, rows, opts.Meta) }); err != nil {
+		if err := f.add(AccessReviewXLSX, func(w io.Writer) (int, error) { return writeXLSX(w, header, rows, opts.Meta) }); err != nil {
 			return nil, err
 		}
 	}
@@ -212,7 +229,7 @@ func exportAccessReview(f *folder, out string, rows [][]string, opts AccessRevie
 // autofilter and a keep/modify/revoke dropdown on the decision column.
 // Cells are strings, never formulas; they carry the same neutralised text
 // as the CSV so the two files agree cell for cell.
-func writeXLSX(w io.Writer, rows [][]string, meta Meta) (int, error) {
+func writeXLSX(w io.Writer, header []string, rows [][]string, meta Meta) (int, error) {
 	const sheet = "access review"
 	x := excelize.NewFile()
 	defer x.Close()
@@ -238,7 +255,7 @@ func writeXLSX(w io.Writer, rows [][]string, meta Meta) (int, error) {
 		}
 		return out
 	}
-	if err := sw.SetRow("A1", cells(AccessReviewHeader)); err != nil {
+	if err := sw.SetRow("A1", cells(header)); err != nil {
 		return 0, err
 	}
 	for i, r := range rows {
@@ -248,11 +265,11 @@ func writeXLSX(w io.Writer, rows [][]string, meta Meta) (int, error) {
 	}
 	// Sheet-level settings go in before Flush: the stream writer
 	// serialises the worksheet's fields then.
-	last, _ := excelize.CoordinatesToCellName(len(AccessReviewHeader), len(rows)+1)
+	last, _ := excelize.CoordinatesToCellName(len(header), len(rows)+1)
 	if err := x.AutoFilter(sheet, "A1:"+last, nil); err != nil {
 		return 0, err
 	}
-	col, _ := excelize.ColumnNumberToName(slices.Index(AccessReviewHeader, "decision") + 1)
+	col, _ := excelize.ColumnNumberToName(slices.Index(header, "decision") + 1)
 	dv := excelize.NewDataValidation(true)
 	dv.Sqref = fmt.Sprintf("%s2:%s%d", col, col, max(len(rows)+1, 2))
 	if err := dv.SetDropList(ReviewDecisions); err != nil {

@@ -60,9 +60,11 @@ type Result struct {
 
 	b     *builder
 	found []found
+	more  []Finding // from rules run outside this package (the roster's), see Add
 
 	indexOnce sync.Once
-	byUser    []int32 // indices into found, sorted by user then rule
+	byUser    []int32                // indices into found, sorted by user then rule
+	moreFail  map[[2]string][]string // source, principal id → rules of more that FAIL
 }
 
 type found struct {
@@ -73,7 +75,15 @@ type found struct {
 }
 
 // Len is the number of findings (FAIL and UNKNOWN outcomes).
-func (r *Result) Len() int { return len(r.found) }
+func (r *Result) Len() int { return len(r.found) + len(r.more) }
+
+// Add appends rules run elsewhere (the roster's, which read more than one
+// snapshot) and their findings, already in report order, after this
+// package's own.
+func (r *Result) Add(rules []Rule, found []Finding) {
+	r.Rules = append(r.Rules, rules...)
+	r.more = append(r.more, found...)
+}
 
 // Findings yields every finding: by rule in report order, FAILs before
 // UNKNOWNs, then by source and principal id.
@@ -81,6 +91,11 @@ func (r *Result) Findings() iter.Seq[Finding] {
 	return func(yield func(Finding) bool) {
 		for i := range r.found {
 			if !yield(r.finding(&r.found[i])) {
+				return
+			}
+		}
+		for _, f := range r.more {
+			if !yield(f) {
 				return
 			}
 		}
@@ -124,17 +139,24 @@ func (r *Result) IDsFor(source, principalID string) []string {
 		}
 		// Stable: found is in rule order, which each user's list keeps.
 		slices.SortStableFunc(r.byUser, func(a, b int32) int { return cmp.Compare(r.found[a].user, r.found[b].user) })
+		r.moreFail = map[[2]string][]string{}
+		for _, f := range r.more {
+			if k := [2]string{f.Source, f.Principal.ID}; f.Outcome == OutcomeFail && !slices.Contains(r.moreFail[k], f.Rule) {
+				r.moreFail[k] = append(r.moreFail[k], f.Rule)
+			}
+		}
 	})
+	more := r.moreFail[[2]string{source, principalID}]
 	u := r.b.findUser(source, principalID)
 	if u < 0 {
-		return nil
+		return slices.Clone(more)
 	}
 	k, _ := slices.BinarySearchFunc(r.byUser, u, func(f int32, u int32) int { return cmp.Compare(r.found[f].user, u) })
 	var ids []string
 	for ; k < len(r.byUser) && r.found[r.byUser[k]].user == u; k++ {
 		ids = append(ids, ruleDefs[r.found[r.byUser[k]].rule].id)
 	}
-	return ids
+	return append(ids, more...)
 }
 
 // account is all findings keep of a user: a million of them must fit, so
@@ -584,16 +606,17 @@ func writeJSON(w io.Writer, r *Result) error {
 		return err
 	}
 	bw.WriteString(",\n  \"findings\": ")
-	if len(r.found) == 0 {
+	if r.Len() == 0 {
 		bw.WriteString("[]")
 	} else {
 		bw.WriteString("[")
-		for i := range r.found {
-			if i > 0 {
+		i := 0
+		for f := range r.Findings() {
+			if i++; i > 1 {
 				bw.WriteString(",")
 			}
 			bw.WriteString("\n    ")
-			if err := part("    ", r.finding(&r.found[i])); err != nil {
+			if err := part("    ", f); err != nil {
 				return err
 			}
 		}

@@ -101,7 +101,7 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	rv, err := a.reviewRoster(cmd, db, pcfg)
+	rv, err := a.newRosterRun(cmd, db, pcfg)
 	if err != nil {
 		return err
 	}

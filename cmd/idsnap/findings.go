@@ -61,6 +61,13 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer db.Close()
+	rv, err := a.newRosterRun(cmd, db, pcfg)
+	if err != nil {
+		return err
+	}
+	if err := needRoster(failOn, rv); err != nil {
+		return err
+	}
 	in, err := a.reportInputs(ctx, cmd, db)
 	if err != nil {
 		return err
@@ -69,11 +76,7 @@ func (a *app) findings(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	rr, err := a.checkRoster(ctx, cmd, db, in, pcfg, res)
-	if err != nil {
-		return err
-	}
-	if err := needRoster(failOn, rr); err != nil {
+	if err := rv.check(ctx, in, res); err != nil {
 		return err
 	}
 	if err := findings.Render(a.stdout, format, res); err != nil {

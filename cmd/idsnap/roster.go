@@ -80,33 +80,10 @@ func (a *app) loadRoster(cmd *cli.Command) (*roster.Roster, error) {
 	return roster.Load(path, rc.Columns)
 }
 
-// checkRoster runs the roster rules when a roster is given and adds them
-// to res; the result is nil without a roster.
-func (a *app) checkRoster(ctx context.Context, cmd *cli.Command, db *store.DB, in []report.State, pcfg people.Config, res *findings.Result) (*roster.Result, error) {
-	r, err := a.loadRoster(cmd)
-	if r == nil || err != nil {
-		return nil, err
-	}
-	c, err := a.loadConfig(cmd)
-	if err != nil {
-		return nil, err
-	}
-	_, f, err := findingsTable(c)
-	if err != nil {
-		return nil, err
-	}
-	rr, err := roster.Check(ctx, in, r, pcfg, f, db)
-	if err != nil {
-		return nil, fmt.Errorf("roster %s: %w", r.File, err)
-	}
-	res.Add(rr.Rules, rr.Findings)
-	return rr, nil
-}
-
 // needRoster refuses --fail-on with a roster rule when no roster was
 // read: the rule would never run, and the exit code would say all is well.
-func needRoster(failOn []string, rr *roster.Result) error {
-	if rr != nil {
+func needRoster(failOn []string, rv *rosterRun) error {
+	if rv != nil {
 		return nil
 	}
 	for _, id := range failOn {
@@ -117,9 +94,10 @@ func needRoster(failOn []string, rr *roster.Result) error {
 	return nil
 }
 
-// rosterReview is a roster for an access review: its rules run with the
-// review's findings, on the same states; nil without a roster.
-type rosterReview struct {
+// rosterRun is a roster and its rules' parameters, for findings and the
+// access review: its rules run with theirs, on the same states; nil
+// without a roster.
+type rosterRun struct {
 	r    *roster.Roster
 	cfg  roster.FindingsConfig
 	pcfg people.Config
@@ -127,9 +105,9 @@ type rosterReview struct {
 	res  *roster.Result
 }
 
-// reviewRoster reads the roster and the roster rules' parameters for an
-// access review.
-func (a *app) reviewRoster(cmd *cli.Command, db *store.DB, pcfg people.Config) (*rosterReview, error) {
+// newRosterRun reads the roster, if one is given, and the roster rules'
+// parameters.
+func (a *app) newRosterRun(cmd *cli.Command, db *store.DB, pcfg people.Config) (*rosterRun, error) {
 	r, err := a.loadRoster(cmd)
 	if r == nil || err != nil {
 		return nil, err
@@ -142,12 +120,12 @@ func (a *app) reviewRoster(cmd *cli.Command, db *store.DB, pcfg people.Config) (
 	if err != nil {
 		return nil, err
 	}
-	return &rosterReview{r: r, cfg: f, pcfg: pcfg, db: db}, nil
+	return &rosterRun{r: r, cfg: f, pcfg: pcfg, db: db}, nil
 }
 
-// check runs the roster rules on the review's states and adds their
-// FAILs to the findings column.
-func (rv *rosterReview) check(ctx context.Context, states []report.State, res *findings.Result) error {
+// check runs the roster rules on the states findings read and adds them
+// to res, after its own rules.
+func (rv *rosterRun) check(ctx context.Context, states []report.State, res *findings.Result) error {
 	if rv == nil {
 		return nil
 	}
@@ -161,7 +139,7 @@ func (rv *rosterReview) check(ctx context.Context, states []report.State, res *f
 }
 
 // cells gives the review's roster columns, once check has run.
-func (rv *rosterReview) cells() func(source, principalID string) []string {
+func (rv *rosterRun) cells() func(source, principalID string) []string {
 	if rv == nil {
 		return nil
 	}
@@ -169,7 +147,7 @@ func (rv *rosterReview) cells() func(source, principalID string) []string {
 }
 
 // params records the roster in the manifest: file, SHA-256, rows.
-func (rv *rosterReview) params() map[string]string {
+func (rv *rosterRun) params() map[string]string {
 	if rv == nil {
 		return nil
 	}

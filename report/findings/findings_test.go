@@ -483,18 +483,7 @@ func TestFindingsJSONContract(t *testing.T) {
 			t.Errorf("outcome %q, want FAIL or UNKNOWN", o)
 		}
 	}
-	var whole bytes.Buffer
-	all := slices.Collect(res.Findings())
-	if err := report.RenderJSON(&whole, struct {
-		At       map[string]report.Point `json:"at"`
-		Rules    []Rule                  `json:"rules"`
-		Findings []Finding               `json:"findings"`
-	}{res.At, res.Rules, all}); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(buf.Bytes(), whole.Bytes()) {
-		t.Errorf("streamed JSON differs from RenderJSON:\n%s\nwant\n%s", buf.Bytes(), whole.Bytes())
-	}
+	checkStreamedJSON(t, res, buf.Bytes())
 	empty := &Result{b: &builder{}}
 	buf.Reset()
 	if err := Render(&buf, report.FormatJSON, empty); err != nil {
@@ -502,6 +491,23 @@ func TestFindingsJSONContract(t *testing.T) {
 	}
 	if want := "{\n  \"at\": {},\n  \"rules\": [],\n  \"findings\": []\n}\n"; buf.String() != want {
 		t.Errorf("empty result JSON = %q, want %q", buf.String(), want)
+	}
+}
+
+// checkStreamedJSON checks that Render's streamed JSON is what RenderJSON
+// writes for the whole result.
+func checkStreamedJSON(t *testing.T, res *Result, streamed []byte) {
+	t.Helper()
+	var whole bytes.Buffer
+	if err := report.RenderJSON(&whole, struct {
+		At       map[string]report.Point `json:"at"`
+		Rules    []Rule                  `json:"rules"`
+		Findings []Finding               `json:"findings"`
+	}{res.At, res.Rules, slices.Collect(res.Findings())}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(streamed, whole.Bytes()) {
+		t.Errorf("streamed JSON differs from RenderJSON:\n%s\nwant\n%s", streamed, whole.Bytes())
 	}
 }
 

@@ -188,7 +188,10 @@ func (k *keys) direct(r *Roster, email, externalID string) (int, string) {
 // match gives each account its roster person: directly, or through the
 // person `people` links it into (manual links, external ids), provided
 // that person's directly matched accounts agree on one roster person.
-// Unlinks hold: they keep people apart, so they keep roster persons apart.
+// Unlinks keep a roster person from spreading across the accounts they
+// separate; two unlinked accounts with the same address still both match
+// its roster row directly, as one address names one roster person (an
+// employee id on each tells them apart).
 func match(ctx context.Context, accts []account, r *Roster, pc people.Config) error {
 	k := newKeys(r, pc)
 	for i := range accts {

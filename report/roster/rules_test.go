@@ -272,3 +272,41 @@ func TestAccessAt(t *testing.T) {
 		})
 	}
 }
+
+// A person people links keeps its accounts' own roster matches when they
+// disagree, and spreads one only to accounts that match none.
+func TestMatchSpreadsOnlyWhenAgreed(t *testing.T) {
+	r, err := Parse("hr.csv", []byte("email,status\na@acme.com,active\nb@acme.com,active\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := idsnap.Snapshot{ID: 1, Source: "kinde", TakenAt: now}
+	in := []report.State{report.StateOf(s,
+		user("u1", "a@acme.com", idsnap.StatusActive, time.Time{}),
+		user("u2", "b@acme.com", idsnap.StatusActive, time.Time{}),
+		user("u3", "third@example.org", idsnap.StatusActive, time.Time{}),
+		user("u4", "fourth@example.org", idsnap.StatusActive, time.Time{}))}
+	pc := people.Config{Links: [][]string{{"kinde:u1", "kinde:u2"}, {"kinde:u2", "kinde:u3"}}}
+	res, err := Match(context.Background(), in, r, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"u1": "a@acme.com", "u2": "b@acme.com", "u3": "", "u4": ""} {
+		p, _ := res.Person("kinde", id)
+		got := ""
+		if p != nil {
+			got = p.Email
+		}
+		if got != want {
+			t.Errorf("Person(%s) = %q, want %q", id, got, want)
+		}
+	}
+	// Linked to one matched account only, the third account takes its person.
+	pc.Links = [][]string{{"kinde:u1", "kinde:u3"}}
+	if res, err = Match(context.Background(), in, r, pc); err != nil {
+		t.Fatal(err)
+	}
+	if p, why := res.Person("kinde", "u3"); p == nil || p.Email != "a@acme.com" || why != "linked to kinde:u1 (manual)" {
+		t.Errorf("Person(u3) = %v, %q", p, why)
+	}
+}

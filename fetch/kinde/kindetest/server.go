@@ -58,20 +58,27 @@ type Config struct {
 	// Now is the fake's clock for token expiry; nil: time.Now. Advancing it
 	// expires tokens the client still believes valid.
 	Now func() time.Time
+	// Webhooks signs the business's webhooks; its keys are served at
+	// /.well-known/jwks. nil: a new signer (NewServer exposes it).
+	Webhooks *Webhooks
 }
 
 // Server is a running fake: an httptest.Server whose handler is wrapped in
 // Faults, so tests can inject 429s, 5xx and slow pages.
 type Server struct {
 	*httptest.Server
-	Tenant *Tenant
-	Faults *fetchtest.Faults
+	Tenant   *Tenant
+	Faults   *fetchtest.Faults
+	Webhooks *Webhooks
 }
 
 // NewServer starts a fake serving t on loopback. Close it when done.
 func NewServer(t *Tenant, cfg Config) *Server {
 	f := &fetchtest.Faults{Latency: cfg.Latency}
-	return &Server{Server: httptest.NewServer(f.Wrap(NewHandler(t, cfg))), Tenant: t, Faults: f}
+	if cfg.Webhooks == nil {
+		cfg.Webhooks = NewWebhooks()
+	}
+	return &Server{Server: httptest.NewServer(f.Wrap(NewHandler(t, cfg))), Tenant: t, Faults: f, Webhooks: cfg.Webhooks}
 }
 
 type handler struct {
@@ -104,12 +111,16 @@ func NewHandler(t *Tenant, cfg Config) http.Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Webhooks == nil {
+		cfg.Webhooks = NewWebhooks()
+	}
 	h := &handler{t: t, cfg: cfg, tokens: map[string]token{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/token", h.token)
 	mux.HandleFunc("GET /api/v1/users", h.api(ScopeReadUsers, h.users))
 	mux.HandleFunc("GET /api/v1/organizations", h.api(ScopeReadOrganizations, h.organizations))
 	mux.HandleFunc("GET /api/v1/organizations/{org_code}/users", h.api(ScopeReadOrganizationUsers, h.organizationUsers))
+	mux.HandleFunc("GET /.well-known/jwks", cfg.Webhooks.serveJWKS)
 	mux.HandleFunc("/", h.notFound)
 	return mux
 }

@@ -80,4 +80,27 @@ CREATE TABLE activity (
 	PRIMARY KEY (version_id, valid_from)
 ) WITHOUT ROWID;
 
-PRAGMA user_version = 1;
+-- Webhooks a provider sent between pulls (idsnap listen), append-only:
+-- the triggers refuse changes, so an event once stored is evidence like a
+-- snapshot. They never change a snapshot. (source, event_id) is unique: a
+-- replayed or retried webhook is stored once. Times are UTC with a fixed
+-- six-digit fraction, so they sort as text.
+CREATE TABLE events (
+	id          INTEGER PRIMARY KEY,
+	source      TEXT NOT NULL,
+	event_id    TEXT NOT NULL,
+	type        TEXT NOT NULL,
+	occurred_at TEXT NOT NULL,
+	received_at TEXT NOT NULL,
+	user_id     TEXT,          -- the user the event is about
+	orgs        TEXT NOT NULL, -- JSON array of the organizations it names
+	payload     TEXT NOT NULL, -- the verified payload, canonical JSON
+	UNIQUE (source, event_id)
+);
+CREATE INDEX events_time ON events (source, occurred_at);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+PRAGMA user_version = 2;

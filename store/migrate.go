@@ -16,7 +16,10 @@ const appID int32 = 0x1D5A9C07
 // schema.sql changes, bump its user_version, freeze the old schema.sql as
 // testdata/schema-vN.sql and append the upgrade here; TestUpgradeMatchesFresh
 // checks that the oldest frozen schema upgraded equals a fresh one.
-var upgrades = []string{}
+var upgrades = []string{
+	// v1 to v2: webhook events (idsnap listen).
+	eventsDDL,
+}
 
 var userVersionRE = regexp.MustCompile(`(?im)^\s*PRAGMA\s+user_version\s*=\s*(\d+)\s*;?\s*$`)
 

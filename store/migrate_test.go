@@ -80,7 +80,11 @@ func TestUpgradeMatchesFresh(t *testing.T) {
 // with data goes through two upgrades, keeps its rows and ends equal to a
 // fresh v3 file.
 func TestUpgradeSteps(t *testing.T) {
-	v1 := idsnap.Schema
+	b, err := os.ReadFile("testdata/schema-v1.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := string(b)
 	ups := []string{
 		"CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL);",
 		"ALTER TABLE notes ADD COLUMN author TEXT; CREATE INDEX notes_author ON notes (author);",

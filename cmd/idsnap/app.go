@@ -55,6 +55,8 @@ func (a *app) command() *cli.Command {
 			a.findingsCommand(),
 			a.peopleCommand(),
 			a.doctorCommand(),
+			a.listenCommand(),
+			a.eventsCommand(),
 			a.versionCommand(),
 		},
 	}

@@ -92,9 +92,10 @@ func (a *app) dbPath(cmd *cli.Command) string {
 // chose. The caller closes it.
 func (a *app) openDB(ctx context.Context, cmd *cli.Command) (*store.DB, error) {
 	path := a.dbPath(cmd)
-	// Only pull creates a database: a reader pointed at a file that is not
-	// there has a typo in --db, and an empty new file would hide it.
-	if cmd.Name != "pull" {
+	// Only pull and listen create a database: a reader pointed at a file
+	// that is not there has a typo in --db, and an empty new file would
+	// hide it.
+	if cmd.Name != "pull" && cmd.Name != "listen" {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist: run idsnap pull first, or point --db (or IDSNAP_DB) at your database", path)
 		}

@@ -11,8 +11,23 @@ import (
 )
 
 // Doctor checks the token, then each scope idsnap needs with one request of
-// one item.
+// one item, then the JWKS idsnap listen verifies webhooks with.
 func (f *Fetcher) Doctor(ctx context.Context) []fetch.Check {
+	return append(f.apiChecks(ctx), f.jwksCheck(ctx))
+}
+
+// jwksCheck reads the business's webhook signing keys (public: no token).
+func (f *Fetcher) jwksCheck(ctx context.Context) fetch.Check {
+	v := &Verifier{base: f.base, c: f.c}
+	n, err := v.CheckJWKS(ctx)
+	if err != nil {
+		return fetch.Check{Name: "webhook JWKS", Detail: err.Error(),
+			Fix: "idsnap listen verifies webhooks with " + v.JWKSURL() + ": check base_url is your Kinde domain"}
+	}
+	return fetch.Check{Name: "webhook JWKS", OK: true, Detail: fmt.Sprintf("%d signing key(s) at %s", n, v.JWKSURL())}
+}
+
+func (f *Fetcher) apiChecks(ctx context.Context) []fetch.Check {
 	checks := []fetch.Check{{Name: "M2M token", OK: true, Detail: "token issued for " + f.base + "/api"}}
 	if _, err := f.auth.token(ctx); err != nil {
 		checks[0] = fetch.Check{Name: "M2M token", Detail: err.Error(),

@@ -17,12 +17,12 @@ func TestDoctor(t *testing.T) {
 		wantOK  map[string]bool
 		wantFix map[string]string
 	}{
-		{name: "all granted", wantOK: map[string]bool{"M2M token": true, "read:users scope": true, "read:organizations scope": true, "read:organization_users scope": true}},
+		{name: "all granted", wantOK: map[string]bool{"M2M token": true, "read:users scope": true, "read:organizations scope": true, "read:organization_users scope": true, "webhook JWKS": true}},
 		{name: "no read:organization_users", cfg: kindetest.Config{Scopes: []string{kindetest.ScopeReadUsers, kindetest.ScopeReadOrganizations}},
-			wantOK:  map[string]bool{"M2M token": true, "read:users scope": true, "read:organizations scope": true, "read:organization_users scope": false},
+			wantOK:  map[string]bool{"M2M token": true, "read:users scope": true, "read:organizations scope": true, "read:organization_users scope": false, "webhook JWKS": true},
 			wantFix: map[string]string{"read:organization_users scope": "grant read:organization_users to the M2M application"}},
 		{name: "wrong secret", secret: "nope",
-			wantOK:  map[string]bool{"M2M token": false, "read:users scope": false, "read:organizations scope": false, "read:organization_users scope": false},
+			wantOK:  map[string]bool{"M2M token": false, "read:users scope": false, "read:organizations scope": false, "read:organization_users scope": false, "webhook JWKS": true},
 			wantFix: map[string]string{"M2M token": "authorize it for the Kinde Management API"}},
 	}
 	for _, tt := range tests {
@@ -49,7 +49,7 @@ func TestDoctor(t *testing.T) {
 				}
 			}
 			for _, req := range srv.Faults.Requests() {
-				if strings.HasPrefix(req, "GET") && !strings.Contains(req, "page_size=1") {
+				if strings.HasPrefix(req, "GET /api/") && !strings.Contains(req, "page_size=1") {
 					t.Errorf("doctor request %q is not a one-item page", req)
 				}
 			}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,4 +41,228 @@ func RenderEvents(w io.Writer, f Format, events []idsnap.Event, loc *time.Locati
 		return err
 	}
 	return RenderTable(w, f, t)
+}
+
+// Window is one source's stretch between two snapshots (From, To], with
+// the changes the later snapshot showed.
+type Window struct {
+	Source   string
+	From, To time.Time
+	Changes  []idsnap.Change
+}
+
+// Explained is a change with the webhook events that explain it.
+type Explained struct {
+	Change idsnap.Change
+	Events []idsnap.Event
+}
+
+// Transient is a user, or a user's membership of an organization, that
+// events show appearing and vanishing between two snapshots: access
+// neither snapshot saw.
+type Transient struct {
+	Source   string
+	Kind     idsnap.Kind // user or grant
+	UserID   string
+	Resource string // the organization, for a grant
+	Appeared idsnap.Event
+	Vanished idsnap.Event
+}
+
+// EventNotes is what webhook events add to a diff or a history.
+type EventNotes struct {
+	Explained []Explained
+	Transient []Transient
+	// Location is the zone times are shown in; nil is UTC.
+	Location *time.Location
+}
+
+// Empty says whether there is nothing to show, so output without events
+// stays as it was.
+func (n *EventNotes) Empty() bool { return len(n.Explained) == 0 && len(n.Transient) == 0 }
+
+// NoteEvents matches events (in occurrence order) to the windows' changes
+// and finds the transients in each window. An event explains a change of
+// its source and window about the same user (a user's change), the same
+// organization (a resource's) or the same membership (a grant's: the event
+// names the organization for a grant, or, for a revoke, drops it).
+func NoteEvents(windows []Window, events []idsnap.Event) *EventNotes {
+	n := &EventNotes{}
+	for _, w := range windows {
+		var in []idsnap.Event
+		for _, e := range events {
+			if e.Source == w.Source && e.OccurredAt.After(w.From) && !e.OccurredAt.After(w.To) {
+				in = append(in, e)
+			}
+		}
+		if len(in) == 0 {
+			continue
+		}
+		for _, c := range w.Changes {
+			var why []idsnap.Event
+			for _, e := range in {
+				if explains(e, c) {
+					why = append(why, e)
+				}
+			}
+			if len(why) > 0 {
+				n.Explained = append(n.Explained, Explained{Change: c, Events: why})
+			}
+		}
+		n.Transient = append(n.Transient, transients(w, in)...)
+	}
+	return n
+}
+
+// subject is the user and organization a change is about.
+func subject(c idsnap.Change) (user, org string) {
+	r := c.After
+	if r == nil {
+		r = c.Before
+	}
+	switch {
+	case c.Kind == idsnap.KindUser:
+		return c.ID, ""
+	case c.Kind == idsnap.KindResource:
+		return "", c.ID
+	case r != nil:
+		return r.PrincipalID, r.ResourceID
+	}
+	return "", ""
+}
+
+func explains(e idsnap.Event, c idsnap.Change) bool {
+	user, org := subject(c)
+	names := slices.Contains(e.Orgs, org)
+	switch c.Kind {
+	case idsnap.KindUser:
+		return e.UserID != "" && e.UserID == user && strings.HasPrefix(e.Type, "user.")
+	case idsnap.KindResource:
+		return strings.HasPrefix(e.Type, "organization.") && names
+	case idsnap.KindGrant:
+		if e.UserID == "" || e.UserID != user {
+			return false
+		}
+		switch e.Type {
+		case "user.created", "user.updated":
+			return names == (c.Type != idsnap.Revoked)
+		case "user.deleted":
+			return c.Type == idsnap.Revoked
+		}
+	}
+	return false
+}
+
+// membership is what user events say of one user: whether it exists and
+// which organizations it is in, after each event.
+type membership struct {
+	exists  bool
+	orgs    []string
+	created *idsnap.Event            // the user.created that made it appear, in this window
+	joined  map[string]*idsnap.Event // organization: the event that first showed it
+}
+
+// transients replays a window's user events. A user created and deleted in
+// it, or a membership shown and then gone, with no change in the window
+// about it (a change would mean a snapshot saw it), came and went unseen.
+func transients(w Window, in []idsnap.Event) []Transient {
+	seen := map[string]bool{} // users and user|org memberships a change is about
+	for _, c := range w.Changes {
+		user, org := subject(c)
+		seen[user] = true
+		seen[user+"|"+org] = true
+	}
+	var out []Transient
+	state := map[string]*membership{}
+	for i := range in {
+		e := &in[i]
+		if e.UserID == "" || !strings.HasPrefix(e.Type, "user.") {
+			continue
+		}
+		m := state[e.UserID]
+		if m == nil {
+			m = &membership{joined: map[string]*idsnap.Event{}}
+			state[e.UserID] = m
+		}
+		switch e.Type {
+		case "user.created", "user.updated":
+			if e.Type == "user.created" {
+				m.created = e
+			}
+			for _, org := range m.orgs {
+				if !slices.Contains(e.Orgs, org) {
+					out = appendTransientGrant(out, w, seen, e, m, org)
+				}
+			}
+			// A membership appears when an event shows it after one that
+			// did not: the first event seen of a user is only a baseline.
+			for _, org := range e.Orgs {
+				if m.joined[org] == nil && (e.Type == "user.created" || m.exists && !slices.Contains(m.orgs, org)) {
+					m.joined[org] = e
+				}
+			}
+			m.exists, m.orgs = true, e.Orgs
+		case "user.deleted":
+			for _, org := range m.orgs {
+				out = appendTransientGrant(out, w, seen, e, m, org)
+			}
+			if m.created != nil && !seen[e.UserID] {
+				out = append(out, Transient{Source: w.Source, Kind: idsnap.KindUser, UserID: e.UserID, Appeared: *m.created, Vanished: *e})
+			}
+			delete(state, e.UserID)
+		}
+	}
+	return out
+}
+
+func appendTransientGrant(out []Transient, w Window, seen map[string]bool, gone *idsnap.Event, m *membership, org string) []Transient {
+	first := m.joined[org]
+	delete(m.joined, org)
+	if first == nil || seen[gone.UserID+"|"+org] {
+		return out
+	}
+	return append(out, Transient{Source: w.Source, Kind: idsnap.KindGrant, UserID: gone.UserID, Resource: org, Appeared: *first, Vanished: *gone})
+}
+
+// RenderEventNotes writes the notes after a diff or history in table or
+// markdown: the events beside each change, then the transients. JSON and
+// CSV output of diff and history is left as it is, one document a parser
+// reads whole; idsnap events has the events in those formats.
+func RenderEventNotes(w io.Writer, f Format, n *EventNotes) error {
+	if n.Empty() || f == FormatJSON || f == FormatCSV {
+		return nil
+	}
+	loc := n.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	ref := func(e idsnap.Event) string { return e.Type + " " + e.OccurredAt.In(loc).Format(time.RFC3339) }
+	if len(n.Explained) > 0 {
+		if _, err := fmt.Fprintln(w, "\nwebhook events beside the changes:"); err != nil {
+			return err
+		}
+		t := Table{Header: []string{"SOURCE", "CHANGE", "KIND", "ID", "EVENTS"}}
+		for _, x := range n.Explained {
+			var refs []string
+			for _, e := range x.Events {
+				refs = append(refs, ref(e))
+			}
+			c := x.Change
+			t.Rows = append(t.Rows, []string{c.Source, string(c.Type), string(c.Kind), c.ID, strings.Join(refs, "; ")})
+		}
+		if err := RenderTable(w, f, t); err != nil {
+			return err
+		}
+	}
+	if len(n.Transient) > 0 {
+		if _, err := fmt.Fprintln(w, "\ntransient: appeared and vanished between the snapshots (seen only in webhook events):"); err != nil {
+			return err
+		}
+		t := Table{Header: []string{"SOURCE", "KIND", "USER", "RESOURCE", "APPEARED", "VANISHED"}}
+		for _, x := range n.Transient {
+			t.Rows = append(t.Rows, []string{x.Source, "transient " + string(x.Kind), x.UserID, x.Resource, ref(x.Appeared), ref(x.Vanished)})
+		}
+		return RenderTable(w, f, t)
+	}
+	return nil
 }

@@ -100,6 +100,9 @@ func (a *app) diff(ctx context.Context, cmd *cli.Command) error {
 	if err := report.RenderDiff(a.stdout, format, d); err != nil {
 		return err
 	}
+	if err := a.renderDiffEvents(ctx, db, format, d); err != nil {
+		return err
+	}
 	if cmd.Bool("exit-code") && len(d.Entries) > 0 {
 		return errFound
 	}

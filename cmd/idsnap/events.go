@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
 	"github.com/idsnap/idsnap/store"
 )
@@ -72,4 +73,57 @@ func (a *app) whenTime(ctx context.Context, cmd *cli.Command, db *store.DB, what
 		return snap.TakenAt, nil
 	}
 	return time.Time{}, fmt.Errorf("%s %s: give a time or a snapshot id; latest names a snapshot per source", what, s)
+}
+
+// renderDiffEvents adds, after a diff, the webhook events beside its
+// changes and the transients; nothing when no event falls between the
+// compared snapshots.
+func (a *app) renderDiffEvents(ctx context.Context, db *store.DB, format report.Format, d *report.Diff) error {
+	var windows []report.Window
+	var evs []idsnap.Event
+	for _, sd := range d.Sources {
+		if sd.From.ID == sd.To.ID {
+			continue
+		}
+		w := report.Window{Source: sd.Source, From: sd.From.TakenAt, To: sd.To.TakenAt, Changes: sd.Changes}
+		got, err := db.Events(ctx, store.EventFilter{Sources: []string{sd.Source}, Since: w.From, Until: w.To})
+		if err != nil {
+			return err
+		}
+		windows, evs = append(windows, w), append(evs, got...)
+	}
+	n := report.NoteEvents(windows, evs)
+	n.Location = d.Location
+	return report.RenderEventNotes(a.stdout, format, n)
+}
+
+// renderHistoryEvents adds, after a history, the events about its
+// accounts beside each change, between the change's snapshot and the one
+// before it.
+func (a *app) renderHistoryEvents(ctx context.Context, db *store.DB, format report.Format, h *report.History, snaps []idsnap.Snapshot) error {
+	var windows []report.Window
+	var evs []idsnap.Event
+	for _, acc := range h.Accounts {
+		got, err := db.Events(ctx, store.EventFilter{Sources: []string{acc.Source}, UserID: acc.ID})
+		if err != nil {
+			return err
+		}
+		evs = append(evs, got...)
+		var prev time.Time
+		for _, s := range snaps {
+			if s.Source != acc.Source {
+				continue
+			}
+			w := report.Window{Source: s.Source, From: prev, To: s.TakenAt}
+			for _, e := range h.Entries {
+				if e.Change.SnapshotID == s.ID {
+					w.Changes = append(w.Changes, e.Change)
+				}
+			}
+			windows, prev = append(windows, w), s.TakenAt
+		}
+	}
+	n := report.NoteEvents(windows, evs)
+	n.Location = h.Location
+	return report.RenderEventNotes(a.stdout, format, n)
 }

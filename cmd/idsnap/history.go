@@ -51,5 +51,8 @@ func (a *app) history(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	h.Location = a.location(cmd)
-	return report.RenderHistory(a.stdout, format, h)
+	if err := report.RenderHistory(a.stdout, format, h); err != nil {
+		return err
+	}
+	return a.renderHistoryEvents(ctx, db, format, h, snaps)
 }

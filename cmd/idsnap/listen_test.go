@@ -12,14 +12,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/kinde"
 	"github.com/idsnap/idsnap/fetch/kinde/kindetest"
 	"github.com/idsnap/idsnap/fetch/zitadel/zitadeltest"
+	"github.com/idsnap/idsnap/store"
 )
 
 func TestListenRefusesPublicAddrWithoutFlag(t *testing.T) {
@@ -290,4 +294,96 @@ func TestListenDuringPull(t *testing.T) {
 	if n != 1 {
 		t.Errorf("snapshots = %d, want the pull's 1", n)
 	}
+}
+
+// TestEventsBesideDiffAndHistory: events stored between two pulls appear
+// in events, beside the diff's and history's changes, and the access that
+// came and went between the pulls is listed as transient. Events change
+// no snapshot.
+func TestEventsBesideDiffAndHistory(t *testing.T) {
+	f := startFakes(t, kindetest.Config{}, zitadeltest.Config{})
+	dir := t.TempDir()
+	cfg := f.writeConfig(t, dir)
+	db := filepath.Join(dir, "idsnap.db")
+	pullKinde := func() {
+		if r := runIDSnap(t, testEnv(), "--db", db, "--config", cfg, "pull", "--source", "kinde-test"); r.code != 0 {
+			t.Fatalf("pull: %d %s", r.code, r.stderr)
+		}
+	}
+	pullKinde()
+	tenant, hooks := f.kinde.Tenant, f.kinde.Webhooks
+	uid, org := tenant.UserIDs()[0], tenant.OrgCodes()[0]
+	tenant.RemoveMember(org, uid) // may not be a member: then it joins below
+	sdb := openStoreForTest(t, db)
+	log, err := sdb.EventLog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(typ string, data map[string]any) {
+		t.Helper()
+		tok, err := hooks.Sign(hooks.Event(typ, data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := kindeVerifier(f.kinde.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := v.Verify(context.Background(), []byte(tok), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := log.AddEvent(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tenant.AddMember(org, uid); err != nil {
+		t.Fatal(err)
+	}
+	add("user.updated", tenant.UserData(uid))
+	temp := map[string]any{"user": map[string]any{"id": "kp_ffffffffffffffffffffffffffffffff", "organizations": []map[string]any{{"code": org}}}}
+	add("user.created", temp)
+	add("user.deleted", map[string]any{"user": map[string]any{"id": "kp_ffffffffffffffffffffffffffffffff"}})
+	log.Close()
+	sdb.Close()
+	before := snapshotsJSON(t, db)
+	pullKinde()
+
+	r := runIDSnap(t, nil, "--db", db, "events", "--utc")
+	if r.code != 0 || strings.Count(r.stdout, "kinde-test") != 3 || !strings.Contains(r.stdout, "user.created") {
+		t.Errorf("events: %d %s\n%s", r.code, r.stderr, r.stdout)
+	}
+	r = runIDSnap(t, nil, "--db", db, "diff", "--source", "kinde-test", "latest~1", "latest", "--utc")
+	for _, want := range []string{"webhook events beside the changes", uid + "|" + org + ":member", "user.updated 20",
+		"transient user", "transient grant", "kp_ffffffffffffffffffffffffffffffff"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("diff lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runIDSnap(t, nil, "--db", db, "diff", "--source", "kinde-test", "latest~1", "latest", "--format", "json")
+	var js any
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &js) != nil {
+		t.Errorf("diff --format json is no longer one JSON document: %s", r.stdout)
+	}
+	r = runIDSnap(t, nil, "--db", db, "history", uid, "--utc")
+	if !strings.Contains(r.stdout, "webhook events beside the changes") || !strings.Contains(r.stdout, "user.updated") {
+		t.Errorf("history lacks the event:\n%s", r.stdout)
+	}
+	after := snapshotsJSON(t, db)
+	if len(after) != len(before)+1 || !reflect.DeepEqual(after[0], before[0]) {
+		t.Errorf("snapshots changed: %v then %v", before, after)
+	}
+}
+
+func openStoreForTest(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func kindeVerifier(base string) (*kinde.Verifier, error) {
+	return kinde.NewVerifier("kinde-test", base, fetch.NewClient(fetch.Options{MaxAttempts: 1}), kinde.VerifierOptions{})
 }

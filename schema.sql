@@ -85,6 +85,7 @@ CREATE TABLE activity (
 -- snapshot. They never change a snapshot. (source, event_id) is unique: a
 -- replayed or retried webhook is stored once. Times are UTC with a fixed
 -- six-digit fraction, so they sort as text.
+-- upgrade v2 begin
 CREATE TABLE events (
 	id          INTEGER PRIMARY KEY,
 	source      TEXT NOT NULL,
@@ -102,5 +103,6 @@ CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+-- upgrade v2 end
 
 PRAGMA user_version = 2;

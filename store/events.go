@@ -18,27 +18,6 @@ import (
 	"github.com/idsnap/idsnap"
 )
 
-// eventsDDL is schema v2's addition, as schema.sql has it (comments in a
-// CREATE TABLE are kept in sqlite_schema, so they must match too).
-const eventsDDL = `CREATE TABLE events (
-	id          INTEGER PRIMARY KEY,
-	source      TEXT NOT NULL,
-	event_id    TEXT NOT NULL,
-	type        TEXT NOT NULL,
-	occurred_at TEXT NOT NULL,
-	received_at TEXT NOT NULL,
-	user_id     TEXT,          -- the user the event is about
-	orgs        TEXT NOT NULL, -- JSON array of the organizations it names
-	payload     TEXT NOT NULL, -- the verified payload, canonical JSON
-	UNIQUE (source, event_id)
-);
-CREATE INDEX events_time ON events (source, occurred_at);
-CREATE TRIGGER events_no_update BEFORE UPDATE ON events
-BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TRIGGER events_no_delete BEFORE DELETE ON events
-BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-`
-
 // eventTimeLayout stores event times with a fixed fraction so they sort as
 // text (RFC3339Nano drops trailing zeros, and "05Z" sorts after "05.5Z").
 const eventTimeLayout = "2006-01-02T15:04:05.000000Z"

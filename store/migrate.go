@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
+
+	"github.com/idsnap/idsnap"
 )
 
 // appID is PRAGMA application_id of every idsnap database: 0x1D5A9C07,
@@ -18,7 +21,20 @@ const appID int32 = 0x1D5A9C07
 // checks that the oldest frozen schema upgraded equals a fresh one.
 var upgrades = []string{
 	// v1 to v2: webhook events (idsnap listen).
-	eventsDDL,
+	schemaPart(idsnap.Schema, "v2"),
+}
+
+// schemaPart is the part of schema.sql between "-- upgrade vN begin" and
+// "-- upgrade vN end": an upgrade that only adds objects is then the very
+// text a fresh file gets (comments inside a CREATE are kept in
+// sqlite_schema, so a copy would have to match them too).
+func schemaPart(schema, version string) string {
+	_, rest, ok := strings.Cut(schema, "-- upgrade "+version+" begin\n")
+	part, _, ok2 := strings.Cut(rest, "-- upgrade "+version+" end\n")
+	if !ok || !ok2 {
+		panic("schema.sql lacks the markers of upgrade " + version)
+	}
+	return part
 }
 
 var userVersionRE = regexp.MustCompile(`(?im)^\s*PRAGMA\s+user_version\s*=\s*(\d+)\s*;?\s*$`)

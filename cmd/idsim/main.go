@@ -135,7 +135,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 	var ep endpoints
 	var err error
-	if ep.Kinde, err = listen(o.kindeAddr, faults().Wrap(kindetest.NewHandler(w.kinde, kindetest.Config{}))); err != nil {
+	hooks := kindetest.NewWebhooks()
+	if ep.Kinde, err = listen(o.kindeAddr, faults().Wrap(kindetest.NewHandler(w.kinde, kindetest.Config{Webhooks: hooks}))); err != nil {
 		return fmt.Errorf("kinde: %w", err)
 	}
 	if ep.Ory, err = listen(o.oryAddr, faults().Wrap(orytest.NewHandler(w.ory, orytest.Config{APIToken: oryToken, RateLimitHeaders: true}))); err != nil {
@@ -144,7 +145,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	if ep.Zitadel, err = listen(o.zitadelAddr, faults().Wrap(zitadeltest.NewHandler(w.zitadel, zitadeltest.Config{PAT: zitadelPAT}))); err != nil {
 		return fmt.Errorf("zitadel: %w", err)
 	}
-	if ep.Control, err = listen(o.controlAddr, controlHandler(w, &ep, stderr)); err != nil {
+	if ep.Control, err = listen(o.controlAddr, controlHandler(w, hooks, &ep, stderr)); err != nil {
 		return fmt.Errorf("control: %w", err)
 	}
 
@@ -183,10 +184,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, ready f
 	}
 }
 
-// controlHandler serves the control API: GET /_idsim (where everything is)
-// and POST /_idsim/advance[?days=N].
-func controlHandler(w *world, ep *endpoints, log io.Writer) http.Handler {
+// controlHandler serves the control API: GET /_idsim (where everything is),
+// POST /_idsim/advance[?days=N] and POST /_idsim/webhook (see webhook).
+func controlHandler(w *world, hooks *kindetest.Webhooks, ep *endpoints, log io.Writer) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /_idsim/webhook", func(rw http.ResponseWriter, r *http.Request) {
+		webhook(rw, r, w, hooks)
+	})
 	mux.HandleFunc("GET /_idsim", func(rw http.ResponseWriter, r *http.Request) {
 		e := *ep
 		e.Day = w.Day()
@@ -232,7 +236,8 @@ func banner(w io.Writer, o options, wd *world, ep endpoints) {
 	fmt.Fprintf(w, "  kinde    %s  client_id %s  client_secret %s\n", ep.Kinde, kindetest.DemoClientID, kindetest.DemoClientSecret)
 	fmt.Fprintf(w, "  ory      %s  api_token %s\n", ep.Ory, oryToken)
 	fmt.Fprintf(w, "  zitadel  %s  pat %s\n", ep.Zitadel, zitadelPAT)
-	fmt.Fprintf(w, "  control  %s  advance a day: idsim advance --control %s\n\n", ep.Control, ep.Control)
+	fmt.Fprintf(w, "  control  %s  advance a day: idsim advance --control %s\n", ep.Control, ep.Control)
+	fmt.Fprintf(w, "           send a signed Kinde webhook: curl -X POST '%s/_idsim/webhook?url=http://127.0.0.1:8787/webhooks/kinde/kinde&type=user.updated'\n\n", ep.Control)
 	fmt.Fprintf(w, "Pull without a config file:\n\n%s\n", indent(envFile(ep)))
 	if o.writeConfig != "" {
 		fmt.Fprintf(w, "or with the config written to %s:\n\n  idsnap --config %s pull\n\n", o.writeConfig, o.writeConfig)

@@ -177,6 +177,7 @@ func TestServeAndAdvance(t *testing.T) {
 	if !strings.HasPrefix(stdout.String(), "idsim: day 2: ") || !strings.Contains(stdout.String(), "kinde: ") {
 		t.Errorf("advance printed %q", stdout.String())
 	}
+	checkWebhook(t, ep)
 	if code := run(ctx, []string{"advance"}, &stdout, &stderr, func(string) string { return "" }); code != 1 || !strings.Contains(stderr.String(), "no control URL") {
 		t.Errorf("advance without a control URL: exit %d, %q", code, stderr.String())
 	}

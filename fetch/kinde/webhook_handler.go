@@ -34,6 +34,9 @@ func NewWebhookHandler(verifiers map[string]*Verifier, sink EventSink, log *slog
 	if now == nil {
 		now = time.Now
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &webhookHandler{verifiers: verifiers, sink: sink, log: log, now: now}
 }
 

@@ -44,6 +44,7 @@ type EventLog struct {
 
 	mu      sync.Mutex
 	pending map[string]bool // source + "\x00" + event id of spooled events
+	queue   []idsnap.Event  // the spooled events, in arrival order
 }
 
 // SpoolPath is where the events that waited for a pull are kept.
@@ -66,6 +67,7 @@ func (db *DB) EventLog(ctx context.Context) (*EventLog, error) {
 	for _, e := range spooled {
 		l.pending[eventKey(e)] = true
 	}
+	l.queue = spooled
 	if _, err := l.Drain(ctx); err != nil && !errors.Is(err, ErrLocked) {
 		lock.Close()
 		return nil, err
@@ -118,6 +120,7 @@ func (l *EventLog) AddEvent(ctx context.Context, e idsnap.Event) (bool, error) {
 		return false, err
 	}
 	l.pending[eventKey(e)] = true
+	l.queue = append(l.queue, e)
 	return true, nil
 }
 
@@ -130,14 +133,12 @@ func (l *EventLog) Drain(ctx context.Context) (int, error) {
 }
 
 func (l *EventLog) drain(ctx context.Context) (int, error) {
-	if len(l.pending) == 0 {
+	if len(l.queue) == 0 {
 		return 0, nil
 	}
-	spooled, err := readSpool(l.spool)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := l.db.insertEvents(ctx, spooled); err != nil {
+	// The queue is the spool's content: this log is the spool's only
+	// writer (lockEvents), so the file need not be read again.
+	if _, err := l.db.insertEvents(ctx, l.queue); err != nil {
 		return 0, err
 	}
 	// Committed: a crash before the removal only makes the next drain
@@ -145,8 +146,9 @@ func (l *EventLog) drain(ctx context.Context) (int, error) {
 	if err := os.Remove(l.spool); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("remove event spool: %w", err)
 	}
-	l.pending = map[string]bool{}
-	return len(spooled), nil
+	n := len(l.queue)
+	l.pending, l.queue = map[string]bool{}, nil
+	return n, nil
 }
 
 // insertEvents commits events in one short transaction, waiting at most

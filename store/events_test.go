@@ -176,3 +176,43 @@ func TestSpoolTornLine(t *testing.T) {
 		t.Fatalf("readSpool = %d events, %v; want 1", len(evs), err)
 	}
 }
+
+// BenchmarkAddEvent: one webhook's durable commit (synchronous=FULL), and
+// its spooling while another process holds the write lock.
+func BenchmarkAddEvent(b *testing.B) {
+	ctx := context.Background()
+	for _, locked := range []bool{false, true} {
+		name := "table"
+		if locked {
+			name = "spool"
+		}
+		b.Run(name, func(b *testing.B) {
+			db, path := openTest(b)
+			l, err := db.EventLog(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			if locked {
+				old := eventBusy
+				eventBusy = 0
+				defer func() { eventBusy = old }()
+				locker := rawDB(b, path)
+				defer locker.Close()
+				conn, _ := locker.Conn(ctx)
+				defer conn.Close()
+				if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+					b.Fatal(err)
+				}
+				defer conn.ExecContext(ctx, "ROLLBACK")
+			}
+			t0 := time.Now()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := l.AddEvent(ctx, testEvent(i, t0)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -377,3 +377,27 @@ func TestVerifierCheckJWKS(t *testing.T) {
 		t.Errorf("CheckJWKS = %d, %v", n, err)
 	}
 }
+
+// BenchmarkVerify: parsing and checking one webhook with the JWKS cached.
+func BenchmarkVerify(b *testing.B) {
+	fake := kindetest.NewServer(kindetest.Generate(3, 5, 2), kindetest.Config{})
+	defer fake.Close()
+	v, err := kinde.NewVerifier("k", fake.URL, fetch.NewClient(fetch.Options{MaxAttempts: 1}), kinde.VerifierOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := fake.Webhooks.Sign(fake.Webhooks.Event("user.updated", fake.Tenant.UserData(fake.Tenant.UserIDs()[0])))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, []byte(tok), time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		if _, err := v.Verify(ctx, []byte(tok), time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

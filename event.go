@@ -20,6 +20,10 @@ type Event struct {
 	// organization memberships.
 	UserID string   `json:"user_id,omitempty"`
 	Orgs   []string `json:"orgs,omitempty"`
+	// Entitlements are those the event shows the user holding, as the
+	// provider's snapshots name them (Kinde: org_x:member, org_x:role:admin);
+	// nil when the event does not say (user.deleted).
+	Entitlements []string `json:"entitlements"`
 	// Payload is the verified payload as canonical JSON.
 	Payload json.RawMessage `json:"payload"`
 }

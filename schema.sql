@@ -95,6 +95,7 @@ CREATE TABLE events (
 	received_at TEXT NOT NULL,
 	user_id     TEXT,          -- the user the event is about
 	orgs        TEXT NOT NULL, -- JSON array of the organizations it names
+	entitlements TEXT,         -- JSON array of those it shows the user holding; NULL: it does not say
 	payload     TEXT NOT NULL, -- the verified payload, canonical JSON
 	UNIQUE (source, event_id)
 );

@@ -57,16 +57,16 @@ type Explained struct {
 	Events []idsnap.Event
 }
 
-// Transient is a user, or a user's membership of an organization, that
-// events show appearing and vanishing between two snapshots: access
-// neither snapshot saw.
+// Transient is a user, or a grant of an entitlement to a user, that events
+// show appearing and vanishing between two snapshots: access neither
+// snapshot saw.
 type Transient struct {
-	Source   string
-	Kind     idsnap.Kind // user or grant
-	UserID   string
-	Resource string // the organization, for a grant
-	Appeared idsnap.Event
-	Vanished idsnap.Event
+	Source      string
+	Kind        idsnap.Kind // user or grant
+	UserID      string
+	Entitlement string // for a grant
+	Appeared    idsnap.Event
+	Vanished    idsnap.Event
 }
 
 // EventNotes is what webhook events add to a diff or a history.
@@ -84,8 +84,8 @@ func (n *EventNotes) Empty() bool { return len(n.Explained) == 0 && len(n.Transi
 // NoteEvents matches events (in occurrence order) to the windows' changes
 // and finds the transients in each window. An event explains a change of
 // its source and window about the same user (a user's change), the same
-// organization (a resource's) or the same membership (a grant's: the event
-// names the organization for a grant, or, for a revoke, drops it).
+// organization (a resource's) or the same grant (the event shows the user
+// holding the entitlement, or, for a revoke, no longer).
 func NoteEvents(windows []Window, events []idsnap.Event) *EventNotes {
 	n := &EventNotes{}
 	for _, w := range windows {
@@ -114,114 +114,112 @@ func NoteEvents(windows []Window, events []idsnap.Event) *EventNotes {
 	return n
 }
 
-// subject is the user and organization a change is about.
-func subject(c idsnap.Change) (user, org string) {
+// subject is the user, organization and entitlement a change is about.
+func subject(c idsnap.Change) (user, org, ent string) {
 	r := c.After
 	if r == nil {
 		r = c.Before
 	}
 	switch {
 	case c.Kind == idsnap.KindUser:
-		return c.ID, ""
+		return c.ID, "", ""
 	case c.Kind == idsnap.KindResource:
-		return "", c.ID
+		return "", c.ID, ""
 	case r != nil:
-		return r.PrincipalID, r.ResourceID
+		return r.PrincipalID, r.ResourceID, r.EntitlementID
 	}
-	return "", ""
+	return "", "", ""
 }
 
 func explains(e idsnap.Event, c idsnap.Change) bool {
-	user, org := subject(c)
-	names := slices.Contains(e.Orgs, org)
+	user, org, ent := subject(c)
 	switch c.Kind {
 	case idsnap.KindUser:
 		return e.UserID != "" && e.UserID == user && strings.HasPrefix(e.Type, "user.")
 	case idsnap.KindResource:
-		return strings.HasPrefix(e.Type, "organization.") && names
+		return strings.HasPrefix(e.Type, "organization.") && slices.Contains(e.Orgs, org)
 	case idsnap.KindGrant:
 		if e.UserID == "" || e.UserID != user {
 			return false
 		}
-		switch e.Type {
-		case "user.created", "user.updated":
-			return names == (c.Type != idsnap.Revoked)
-		case "user.deleted":
+		if e.Type == "user.deleted" {
 			return c.Type == idsnap.Revoked
 		}
+		// An event that lists what the user holds explains a grant it
+		// shows (granted, changed) or no longer shows (revoked).
+		return e.Entitlements != nil && slices.Contains(e.Entitlements, ent) == (c.Type != idsnap.Revoked)
 	}
 	return false
 }
 
-// membership is what user events say of one user: whether it exists and
-// which organizations it is in, after each event.
-type membership struct {
-	exists  bool
-	orgs    []string
+// holdings is what user events say of one user: which entitlements it
+// holds after each event, and the event that first showed each.
+type holdings struct {
+	known   bool // an event has said what it holds
+	ents    []string
 	created *idsnap.Event            // the user.created that made it appear, in this window
-	joined  map[string]*idsnap.Event // organization: the event that first showed it
+	shown   map[string]*idsnap.Event // entitlement: the event that showed it appear
 }
 
 // transients replays a window's user events. A user created and deleted in
-// it, or a membership shown and then gone, with no change in the window
-// about it (a change would mean a snapshot saw it), came and went unseen.
+// it, or a grant shown appearing and then gone, with no change in the
+// window about it (a change would mean a snapshot saw it), came and went
+// unseen.
 func transients(w Window, in []idsnap.Event) []Transient {
-	seen := map[string]bool{} // users and user|org memberships a change is about
+	seen := map[string]bool{} // users and user|entitlement grants a change is about
 	for _, c := range w.Changes {
-		user, org := subject(c)
+		user, _, ent := subject(c)
 		seen[user] = true
-		seen[user+"|"+org] = true
+		seen[user+"|"+ent] = true
 	}
 	var out []Transient
-	state := map[string]*membership{}
+	gone := func(h *holdings, e *idsnap.Event, ent string) {
+		first := h.shown[ent]
+		delete(h.shown, ent)
+		if first != nil && !seen[e.UserID+"|"+ent] {
+			out = append(out, Transient{Source: w.Source, Kind: idsnap.KindGrant, UserID: e.UserID, Entitlement: ent, Appeared: *first, Vanished: *e})
+		}
+	}
+	state := map[string]*holdings{}
 	for i := range in {
 		e := &in[i]
 		if e.UserID == "" || !strings.HasPrefix(e.Type, "user.") {
 			continue
 		}
-		m := state[e.UserID]
-		if m == nil {
-			m = &membership{joined: map[string]*idsnap.Event{}}
-			state[e.UserID] = m
+		h := state[e.UserID]
+		if h == nil {
+			h = &holdings{shown: map[string]*idsnap.Event{}}
+			state[e.UserID] = h
 		}
-		switch e.Type {
-		case "user.created", "user.updated":
-			if e.Type == "user.created" {
-				m.created = e
+		switch {
+		case e.Type == "user.deleted":
+			for _, ent := range h.ents {
+				gone(h, e, ent)
 			}
-			for _, org := range m.orgs {
-				if !slices.Contains(e.Orgs, org) {
-					out = appendTransientGrant(out, w, seen, e, m, org)
-				}
-			}
-			// A membership appears when an event shows it after one that
-			// did not: the first event seen of a user is only a baseline.
-			for _, org := range e.Orgs {
-				if m.joined[org] == nil && (e.Type == "user.created" || m.exists && !slices.Contains(m.orgs, org)) {
-					m.joined[org] = e
-				}
-			}
-			m.exists, m.orgs = true, e.Orgs
-		case "user.deleted":
-			for _, org := range m.orgs {
-				out = appendTransientGrant(out, w, seen, e, m, org)
-			}
-			if m.created != nil && !seen[e.UserID] {
-				out = append(out, Transient{Source: w.Source, Kind: idsnap.KindUser, UserID: e.UserID, Appeared: *m.created, Vanished: *e})
+			if h.created != nil && !seen[e.UserID] {
+				out = append(out, Transient{Source: w.Source, Kind: idsnap.KindUser, UserID: e.UserID, Appeared: *h.created, Vanished: *e})
 			}
 			delete(state, e.UserID)
+		case e.Entitlements != nil:
+			if e.Type == "user.created" {
+				h.created = e
+			}
+			for _, ent := range h.ents {
+				if !slices.Contains(e.Entitlements, ent) {
+					gone(h, e, ent)
+				}
+			}
+			// A grant appears when an event shows it after one that did
+			// not: the first event seen of a user is only a baseline.
+			for _, ent := range e.Entitlements {
+				if h.shown[ent] == nil && (e.Type == "user.created" || h.known && !slices.Contains(h.ents, ent)) {
+					h.shown[ent] = e
+				}
+			}
+			h.known, h.ents = true, e.Entitlements
 		}
 	}
 	return out
-}
-
-func appendTransientGrant(out []Transient, w Window, seen map[string]bool, gone *idsnap.Event, m *membership, org string) []Transient {
-	first := m.joined[org]
-	delete(m.joined, org)
-	if first == nil || seen[gone.UserID+"|"+org] {
-		return out
-	}
-	return append(out, Transient{Source: w.Source, Kind: idsnap.KindGrant, UserID: gone.UserID, Resource: org, Appeared: *first, Vanished: *gone})
 }
 
 // RenderEventNotes writes the notes after a diff or history in table or
@@ -258,9 +256,9 @@ func RenderEventNotes(w io.Writer, f Format, n *EventNotes) error {
 		if _, err := fmt.Fprintln(w, "\ntransient: appeared and vanished between the snapshots (seen only in webhook events):"); err != nil {
 			return err
 		}
-		t := Table{Header: []string{"SOURCE", "KIND", "USER", "RESOURCE", "APPEARED", "VANISHED"}}
+		t := Table{Header: []string{"SOURCE", "KIND", "USER", "ENTITLEMENT", "APPEARED", "VANISHED"}}
 		for _, x := range n.Transient {
-			t.Rows = append(t.Rows, []string{x.Source, "transient " + string(x.Kind), x.UserID, x.Resource, ref(x.Appeared), ref(x.Vanished)})
+			t.Rows = append(t.Rows, []string{x.Source, "transient " + string(x.Kind), x.UserID, x.Entitlement, ref(x.Appeared), ref(x.Vanished)})
 		}
 		return RenderTable(w, f, t)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,14 +14,32 @@ import (
 
 var evT0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 
-func ev(n int, typ, user string, hours int, orgs ...string) idsnap.Event {
+// ev is an event; ents are the entitlements a user.created or
+// user.updated shows (other user events do not say), or an organization
+// event's codes.
+func ev(n int, typ, user string, hours int, ents ...string) idsnap.Event {
 	at := evT0.Add(time.Duration(hours) * time.Hour)
-	return idsnap.Event{Source: "kinde-prod", ID: fmt.Sprintf("event_%02d", n), Type: typ, UserID: user, Orgs: orgs,
+	e := idsnap.Event{Source: "kinde-prod", ID: fmt.Sprintf("event_%02d", n), Type: typ, UserID: user,
 		OccurredAt: at, ReceivedAt: at.Add(2 * time.Second), Payload: json.RawMessage(`{"type":"` + typ + `"}`)}
+	if !strings.HasPrefix(typ, "user.") {
+		e.Orgs = ents
+		return e
+	}
+	if typ == "user.created" || typ == "user.updated" {
+		e.Entitlements = append([]string{}, ents...)
+	}
+	for _, ent := range ents {
+		org, _, _ := strings.Cut(ent, ":")
+		if !slices.Contains(e.Orgs, org) {
+			e.Orgs = append(e.Orgs, org)
+		}
+	}
+	return e
 }
 
-func memberChange(typ idsnap.ChangeType, user, org string) idsnap.Change {
-	r := &idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(user, idsnap.EntitlementID(org, "member")), PrincipalID: user, ResourceID: org}
+func memberChange(typ idsnap.ChangeType, user, ent string) idsnap.Change {
+	org, _, _ := strings.Cut(ent, ":")
+	r := &idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(user, ent), PrincipalID: user, ResourceID: org, EntitlementID: ent}
 	c := idsnap.Change{Source: "kinde-prod", Type: typ, Kind: idsnap.KindGrant, ID: r.ID}
 	if typ == idsnap.Revoked {
 		c.Before = r
@@ -30,30 +50,31 @@ func memberChange(typ idsnap.ChangeType, user, org string) idsnap.Change {
 }
 
 // noteFixture: between two pulls a day apart, alice is added to org_a
-// (the pull sees it), bob is deleted (seen), carol is created, put in
-// org_b and deleted (never seen), and dave is added to org_c and removed
-// again (never seen). Erin's first event in the window names org_d, which
-// she may have held before: removing it then is not transient access.
+// (the pull sees it), bob is deleted (seen), carol is created in org_b and
+// deleted (never seen), dave, a member of org_c, is made its admin and
+// demoted again (never seen), and erin's first event in the window shows
+// org_d, which she may have held before: losing it then is no transient
+// access (the pull saw the revoke).
 func noteFixture() ([]Window, []idsnap.Event) {
 	events := []idsnap.Event{
-		ev(1, "user.updated", "kp_alice", 1, "org_a"),
+		ev(1, "user.updated", "kp_alice", 1, "org_a:member"),
 		ev(2, "user.deleted", "kp_bob", 2),
-		ev(3, "user.created", "kp_carol", 3),
-		ev(4, "user.updated", "kp_carol", 4, "org_b"),
+		ev(3, "user.created", "kp_carol", 3, "org_b:member"),
+		ev(4, "user.authenticated", "kp_carol", 4),
 		ev(5, "user.deleted", "kp_carol", 5),
-		ev(6, "user.updated", "kp_dave", 6),
-		ev(7, "user.updated", "kp_dave", 7, "org_c"),
-		ev(8, "user.updated", "kp_dave", 8),
-		ev(9, "user.updated", "kp_erin", 9, "org_d"),
+		ev(6, "user.updated", "kp_dave", 6, "org_c:member"),
+		ev(7, "user.updated", "kp_dave", 7, "org_c:member", "org_c:role:admin"),
+		ev(8, "user.updated", "kp_dave", 8, "org_c:member"),
+		ev(9, "user.updated", "kp_erin", 9, "org_d:member"),
 		ev(10, "user.updated", "kp_erin", 10),
 		ev(11, "organization.updated", "", 11, "org_a"),
-		ev(12, "user.updated", "kp_alice", 30, "org_x"), // after the window
+		ev(12, "user.updated", "kp_alice", 30, "org_x:member"), // after the window
 	}
 	w := Window{Source: "kinde-prod", From: evT0, To: evT0.Add(24 * time.Hour), Changes: []idsnap.Change{
-		memberChange(idsnap.Granted, "kp_alice", "org_a"),
+		memberChange(idsnap.Granted, "kp_alice", "org_a:member"),
 		{Source: "kinde-prod", Type: idsnap.Left, Kind: idsnap.KindUser, ID: "kp_bob"},
 		{Source: "kinde-prod", Type: idsnap.Changed, Kind: idsnap.KindResource, ID: "org_a"},
-		memberChange(idsnap.Revoked, "kp_erin", "org_d"),
+		memberChange(idsnap.Revoked, "kp_erin", "org_d:member"),
 	}}
 	return []Window{w}, events
 }
@@ -79,12 +100,12 @@ func TestNoteEvents(t *testing.T) {
 	}
 	var transient []string
 	for _, x := range n.Transient {
-		transient = append(transient, fmt.Sprint(x.Kind, " ", x.UserID, " ", x.Resource, " ", x.Appeared.ID, "-", x.Vanished.ID))
+		transient = append(transient, fmt.Sprint(x.Kind, " ", x.UserID, " ", x.Entitlement, " ", x.Appeared.ID, "-", x.Vanished.ID))
 	}
 	wantT := []string{
-		"grant kp_carol org_b event_04-event_05",
+		"grant kp_carol org_b:member event_03-event_05",
 		"user kp_carol  event_03-event_05",
-		"grant kp_dave org_c event_07-event_08",
+		"grant kp_dave org_c:role:admin event_07-event_08",
 	}
 	if fmt.Sprint(transient) != fmt.Sprint(wantT) {
 		t.Errorf("transient:\n%q\nwant\n%q", transient, wantT)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -178,9 +179,14 @@ func (db *DB) insertEvents(ctx context.Context, events []idsnap.Event) (int, err
 				return fmt.Errorf("event %s: payload: %w", e.ID, err)
 			}
 			orgs, _ := json.Marshal(nonNil(e.Orgs))
-			res, err := conn.ExecContext(ctx, `INSERT INTO events (source, event_id, type, occurred_at, received_at, user_id, orgs, payload)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING`,
-				e.Source, e.ID, e.Type, eventTime(e.OccurredAt), eventTime(e.ReceivedAt), nullString(e.UserID), string(orgs), string(payload))
+			var ents any // NULL: the event does not say
+			if e.Entitlements != nil {
+				b, _ := json.Marshal(e.Entitlements)
+				ents = string(b)
+			}
+			res, err := conn.ExecContext(ctx, `INSERT INTO events (source, event_id, type, occurred_at, received_at, user_id, orgs, entitlements, payload)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING`,
+				e.Source, e.ID, e.Type, eventTime(e.OccurredAt), eventTime(e.ReceivedAt), nullString(e.UserID), string(orgs), ents, string(payload))
 			if err != nil {
 				return db.dbError("store event "+e.ID, err)
 			}
@@ -240,7 +246,7 @@ func (f EventFilter) match(e idsnap.Event) bool {
 // Events returns the stored and spooled events f chooses, in the order
 // they occurred.
 func (db *DB) Events(ctx context.Context, f EventFilter) ([]idsnap.Event, error) {
-	q := "SELECT source, event_id, type, occurred_at, received_at, coalesce(user_id, ''), orgs, payload FROM events WHERE 1=1"
+	q := "SELECT source, event_id, type, occurred_at, received_at, coalesce(user_id, ''), orgs, entitlements, payload FROM events WHERE 1=1"
 	var args []any
 	if !f.Since.IsZero() {
 		q += " AND occurred_at > ?"
@@ -270,7 +276,8 @@ func (db *DB) Events(ctx context.Context, f EventFilter) ([]idsnap.Event, error)
 	for rows.Next() {
 		var e idsnap.Event
 		var occurred, received, orgs, payload string
-		if err := rows.Scan(&e.Source, &e.ID, &e.Type, &occurred, &received, &e.UserID, &orgs, &payload); err != nil {
+		var ents sql.NullString
+		if err := rows.Scan(&e.Source, &e.ID, &e.Type, &occurred, &received, &e.UserID, &orgs, &ents, &payload); err != nil {
 			return nil, db.dbError("read events", err)
 		}
 		e.OccurredAt, e.ReceivedAt = parseTime(occurred), parseTime(received)
@@ -279,6 +286,11 @@ func (db *DB) Events(ctx context.Context, f EventFilter) ([]idsnap.Event, error)
 		}
 		if len(e.Orgs) == 0 {
 			e.Orgs = nil
+		}
+		if ents.Valid {
+			if err := json.Unmarshal([]byte(ents.String), &e.Entitlements); err != nil {
+				return nil, fmt.Errorf("read events: event %s: entitlements: %w", e.ID, err)
+			}
 		}
 		e.Payload = json.RawMessage(payload)
 		seen[eventKey(e)] = true

@@ -67,6 +67,35 @@ func TestEventLogStoresOnceInOrder(t *testing.T) {
 	}
 }
 
+// TestEventEntitlements: an event that says the user holds nothing ([])
+// stays apart from one that does not say (nil), in the table and the spool.
+func TestEventEntitlements(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	l, _ := db.EventLog(ctx)
+	defer l.Close()
+	t0 := time.Now()
+	cases := [][]string{nil, {}, {"org_a:member", "org_a:role:admin"}}
+	for i, ents := range cases {
+		e := testEvent(i, t0.Add(time.Duration(i)*time.Second))
+		e.Entitlements = ents
+		if i == 1 {
+			appendSpool(db.SpoolPath(), e)
+			continue
+		}
+		l.AddEvent(ctx, e)
+	}
+	evs, err := db.Events(ctx, EventFilter{})
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("Events = %d, %v", len(evs), err)
+	}
+	for i, e := range evs {
+		if (e.Entitlements == nil) != (cases[i] == nil) || len(e.Entitlements) != len(cases[i]) {
+			t.Errorf("event %d entitlements %#v, want %#v", i, e.Entitlements, cases[i])
+		}
+	}
+}
+
 func TestEventsAreAppendOnly(t *testing.T) {
 	ctx := context.Background()
 	db, path := openTest(t)

@@ -48,7 +48,8 @@ type webhookObject struct {
 	Code          *string `json:"code"`
 	UserID        *string `json:"user_id"`
 	Organizations []struct {
-		Code string `json:"code"`
+		Code  string   `json:"code"`
+		Roles []string `json:"roles"` // role keys; null for none
 	} `json:"organizations"`
 }
 
@@ -78,12 +79,23 @@ func parseEvent(payload []byte) (idsnap.Event, error) {
 	switch object {
 	case "user":
 		ev.UserID = deref(o.ID)
+		// The entitlements a pull would record for these memberships
+		// (members.go), so a report matches them to grants exactly.
 		for _, org := range o.Organizations {
-			if org.Code != "" && !slices.Contains(ev.Orgs, org.Code) {
-				ev.Orgs = append(ev.Orgs, org.Code)
+			if org.Code == "" || slices.Contains(ev.Orgs, org.Code) {
+				continue
+			}
+			ev.Orgs = append(ev.Orgs, org.Code)
+			ev.Entitlements = append(ev.Entitlements, idsnap.EntitlementID(org.Code, memberKey))
+			for _, key := range org.Roles {
+				ev.Entitlements = append(ev.Entitlements, idsnap.EntitlementID(org.Code, rolePrefix+key))
 			}
 		}
 		slices.Sort(ev.Orgs)
+		slices.Sort(ev.Entitlements)
+		if o.Organizations != nil && ev.Entitlements == nil {
+			ev.Entitlements = []string{} // says: in no organization
+		}
 		if !plainID(ev.UserID) {
 			return idsnap.Event{}, reject(http.StatusBadRequest, "malformed event %s: %s needs data.user.id", p.EventID, p.Type)
 		}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -142,6 +143,23 @@ func TestWebhookStoresVerifiedEvent(t *testing.T) {
 	got := l.sink.list()[0]
 	if got.Source != "kinde-prod" || got.ID != ev["event_id"] || got.Type != "user.updated" || got.UserID != uid {
 		t.Errorf("stored %+v", got)
+	}
+	// The entitlements are named as a pull names them.
+	var want []string
+	for _, org := range ev["data"].(map[string]any)["user"].(map[string]any)["organizations"].([]map[string]any) {
+		want = append(want, org["code"].(string)+":member")
+		if roles, ok := org["roles"].([]string); ok {
+			for _, r := range roles {
+				want = append(want, org["code"].(string)+":role:"+r)
+			}
+		}
+	}
+	slices.Sort(want)
+	if want == nil {
+		want = []string{}
+	}
+	if !slices.Equal(got.Entitlements, want) || got.Entitlements == nil {
+		t.Errorf("entitlements %#v, want %#v", got.Entitlements, want)
 	}
 	if d := got.OccurredAt.Sub(l.clock.now()); d > time.Millisecond || d < -time.Millisecond {
 		t.Errorf("occurred_at %s, want the event's timestamp %s", got.OccurredAt, l.clock.now())

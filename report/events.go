@@ -31,7 +31,7 @@ func RenderEvents(w io.Writer, f Format, events []idsnap.Event, loc *time.Locati
 			strings.Join(e.Orgs, " "), e.ID, e.ReceivedAt.In(loc).Format(time.RFC3339)}
 		if f == FormatCSV {
 			for i := range row {
-				row[i] = safeCell(row[i])
+				row[i] = Escape(row[i])
 			}
 		}
 		t.Rows = append(t.Rows, row)

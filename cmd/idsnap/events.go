@@ -82,10 +82,10 @@ func (a *app) renderDiffEvents(ctx context.Context, db *store.DB, format report.
 	var windows []report.Window
 	var evs []idsnap.Event
 	for _, sd := range d.Sources {
-		if sd.From.ID == sd.To.ID {
+		if sd.From.Snapshot.ID == sd.To.Snapshot.ID {
 			continue
 		}
-		w := report.Window{Source: sd.Source, From: sd.From.TakenAt, To: sd.To.TakenAt, Changes: sd.Changes}
+		w := report.Window{Source: sd.Source, From: sd.From.Snapshot.TakenAt, To: sd.To.Snapshot.TakenAt, Changes: sd.Changes}
 		got, err := db.Events(ctx, store.EventFilter{Sources: []string{sd.Source}, Since: w.From, Until: w.To})
 		if err != nil {
 			return err

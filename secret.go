@@ -1,6 +1,9 @@
 package idsnap
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Secret holds a credential: a client secret, an API token, a PAT. It prints,
 // formats and marshals as [redacted], so a secret that reaches a log line, an
@@ -30,22 +33,22 @@ func (s Secret) Format(f fmt.State, verb rune) { fmt.Fprint(f, s.String()) }
 // MarshalText implements encoding.TextMarshaler (JSON, TOML, slog).
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Source is one configured identity-provider tenant. The names of its
-// settings follow the providers' own (base_url, client_id, pat, ...).
+// Source is one configured identity-provider tenant. Its provider's own
+// settings are kept by key, as the provider names them (client_id, org_id,
+// pat): only the provider's package reads them, through the settings its
+// descriptor (fetch.Provider) declares.
 type Source struct {
 	Name     string // configured name: "kinde-prod"; "kinde" in env-only mode
 	Provider string // kinde | ory | zitadel
 
-	BaseURL string // Kinde base_url, Ory base_url, ZITADEL instance_url
+	BaseURL string // the API's address: Kinde and Ory base_url, ZITADEL instance_url
 
-	ClientID     string // Kinde M2M application
-	ClientSecret Secret
+	// Tenant names the tenant the settings select (ZITADEL org_id, Ory
+	// project_slug), kept with each snapshot; empty when they name none.
+	Tenant string
 
-	APIToken    Secret // Ory project API key; optional for self-hosted Kratos
-	ProjectSlug string // Ory, for display only
-
-	PAT   Secret // ZITADEL personal access token
-	OrgID string // ZITADEL org; detected when empty and the instance has one
+	Settings map[string]string // the provider's plain settings by key
+	Secrets  map[string]Secret // its secret settings, resolved
 
 	// RequestsPerSecond caps the request rate to this source; 0 takes the
 	// provider's default.
@@ -54,3 +57,9 @@ type Source struct {
 	// fan-out); 0 takes the provider's default.
 	Concurrency int
 }
+
+// Setting is the provider setting key, trimmed; "" when not set.
+func (s Source) Setting(key string) string { return strings.TrimSpace(s.Settings[key]) }
+
+// Secret is the secret setting key; "" when not set.
+func (s Source) Secret(key string) Secret { return s.Secrets[key] }

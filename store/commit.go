@@ -60,10 +60,7 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 	}
 	snap := idsnap.Snapshot{
 		ID: tx.snapID, Source: s.src.Name, Provider: s.src.Provider, BaseURL: s.src.BaseURL,
-		Org: s.src.OrgID, TakenAt: s.takenAt, Counts: map[idsnap.Kind]int64{},
-	}
-	if snap.Org == "" {
-		snap.Org = s.src.ProjectSlug
+		Org: s.src.Tenant, TakenAt: s.takenAt, Counts: map[idsnap.Kind]int64{},
 	}
 	var err error
 	if snap.Digest, err = s.digest(ctx, snap.Counts); err != nil {

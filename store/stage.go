@@ -297,7 +297,7 @@ func (s *Stage) SetOrg(org string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if org != "" {
-		s.src.OrgID = org
+		s.src.Tenant = org
 	}
 }
 

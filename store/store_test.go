@@ -14,7 +14,7 @@ import (
 	"github.com/idsnap/idsnap"
 )
 
-var testSource = idsnap.Source{Name: "kinde-test", Provider: "kinde", BaseURL: "https://x.kinde.com", ClientSecret: "s3cret"}
+var testSource = idsnap.Source{Name: "kinde-test", Provider: "kinde", BaseURL: "https://x.kinde.com", Secrets: map[string]idsnap.Secret{"client_secret": "s3cret"}}
 
 func openTest(t testing.TB) (*DB, string) {
 	t.Helper()

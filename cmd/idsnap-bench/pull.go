@@ -64,8 +64,7 @@ func (b *bench) pullKinde(ctx context.Context) error {
 	}
 	kpath := kindeCriticalPath(sc.kindeUsers, members)
 	err := b.pullOne(ctx, fmt.Sprintf("pull Kinde %dk users, %d orgs", sc.kindeUsers/1000, sc.orgs), kpath, lat, ks.Faults,
-		idsnap.Source{Name: "kinde", Provider: "kinde", BaseURL: ks.URL, ClientID: kindetest.DemoClientID,
-			ClientSecret: kindetest.DemoClientSecret, RequestsPerSecond: unlimitedRate}, kinde.New)
+		idsnap.Source{Name: "kinde", Provider: "kinde", BaseURL: ks.URL, RequestsPerSecond: unlimitedRate, Settings: map[string]string{"client_id": kindetest.DemoClientID}, Secrets: map[string]idsnap.Secret{"client_secret": kindetest.DemoClientSecret}}, kinde.New)
 	ks.Close()
 	return err
 }
@@ -102,7 +101,7 @@ func (b *bench) pullZitadel(ctx context.Context) error {
 	}
 	zpath := zitadelCriticalPath(sc.zitadelUsers, len(zt.Projects()), tasks)
 	err := b.pullOne(ctx, fmt.Sprintf("pull ZITADEL %dk users, %d projects", sc.zitadelUsers/1000, sc.projs), zpath, lat, zs.Faults,
-		idsnap.Source{Name: "zitadel", Provider: "zitadel", BaseURL: zs.URL, PAT: zitadeltest.DefaultPAT, RequestsPerSecond: unlimitedRate}, zitadel.New)
+		idsnap.Source{Name: "zitadel", Provider: "zitadel", BaseURL: zs.URL, RequestsPerSecond: unlimitedRate, Secrets: map[string]idsnap.Secret{"pat": zitadeltest.DefaultPAT}}, zitadel.New)
 	zs.Close()
 	return err
 }

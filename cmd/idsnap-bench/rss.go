@@ -101,8 +101,7 @@ func child(args []string) int {
 		defer stop()
 	}
 	ctx := context.Background()
-	src := idsnap.Source{Name: "kinde", Provider: "kinde", BaseURL: *u, ClientID: kindetest.DemoClientID,
-		ClientSecret: kindetest.DemoClientSecret, RequestsPerSecond: unlimitedRate}
+	src := idsnap.Source{Name: "kinde", Provider: "kinde", BaseURL: *u, RequestsPerSecond: unlimitedRate, Settings: map[string]string{"client_id": kindetest.DemoClientID}, Secrets: map[string]idsnap.Secret{"client_secret": kindetest.DemoClientSecret}}
 	err := func() error {
 		db, err := store.Open(ctx, *path)
 		if err != nil {

@@ -1,20 +1,21 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/urfave/cli/v3"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/fetch"
 )
 
 // defaultConfig is read when --config is not given and the file exists.
@@ -43,63 +44,16 @@ type sourceSpec struct {
 	origin string
 }
 
-// secretSpec is one secret setting as written: its key (for errors), its
-// value (a literal, env:NAME or file:PATH) and where to store it.
+// secretSpec is one secret setting as written: its key, its name in
+// errors (the key, or its variable in env-only mode) and its value (a
+// literal, env:NAME or file:PATH).
 type secretSpec struct {
-	key   string
-	value string
-	set   func(*idsnap.Source, idsnap.Secret)
+	key, name, value string
 }
 
-// fileConfig is the TOML document. Keys follow the providers' own names.
-type fileConfig struct {
-	Sources  map[string]fileSource `toml:"sources"`
-	Findings toml.Primitive        `toml:"findings"`
-	People   toml.Primitive        `toml:"people"`
-	Roster   toml.Primitive        `toml:"roster"`
-}
-
-type fileSource struct {
-	Provider          string  `toml:"provider"`
-	BaseURL           string  `toml:"base_url"`
-	InstanceURL       string  `toml:"instance_url"`
-	ClientID          string  `toml:"client_id"`
-	ClientSecret      string  `toml:"client_secret"`
-	APIToken          string  `toml:"api_token"`
-	ProjectSlug       string  `toml:"project_slug"`
-	PAT               string  `toml:"pat"`
-	OrgID             string  `toml:"org_id"`
-	RequestsPerSecond float64 `toml:"requests_per_second"`
-	Concurrency       int     `toml:"concurrency"`
-}
-
-// providerKeys lists, per provider, the settings it takes: a key that
-// belongs to another provider is an error, not silently ignored.
-var providerKeys = map[string][]string{
-	"kinde":   {"base_url", "client_id", "client_secret"},
-	"ory":     {"base_url", "api_token", "project_slug"},
-	"zitadel": {"instance_url", "pat", "org_id"},
-}
-
-// commonKeys are valid for every provider.
-var commonKeys = []string{"provider", "requests_per_second", "concurrency"}
-
-// requiredKeys are the settings without which a source cannot be pulled.
-// Ory's api_token is optional: self-hosted Kratos' admin port takes none.
-var requiredKeys = map[string][]string{
-	"kinde":   {"base_url", "client_id", "client_secret"},
-	"ory":     {"base_url"},
-	"zitadel": {"instance_url", "pat"},
-}
-
-func providerNames() []string {
-	names := make([]string, 0, len(providerKeys))
-	for p := range providerKeys {
-		names = append(names, p)
-	}
-	sort.Strings(names)
-	return names
-}
+// sections are the config's tables besides [sources.NAME]; each command
+// decodes its own with section.
+var sections = []string{"findings", "people", "roster"}
 
 // loadConfig reads --config, else ./idsnap.toml when present, else the
 // IDSNAP_* environment.
@@ -143,8 +97,8 @@ var controlEscaper = strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`)
 // parseConfig parses and checks a config file. It reads no files and no
 // environment: secrets are resolved later.
 func parseConfig(data []byte) (*config, error) {
-	var fc fileConfig
-	md, err := toml.Decode(string(data), &fc)
+	var doc map[string]toml.Primitive
+	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
 		// The parser quotes the text it choked on, newlines and all; an
 		// error stays on one line.
@@ -155,35 +109,23 @@ func parseConfig(data []byte) (*config, error) {
 		return nil, errors.New(controlEscaper.Replace(err.Error()))
 	}
 	c := &config{md: md, tables: map[string]toml.Primitive{}}
-	if md.IsDefined("findings") {
-		c.tables["findings"] = fc.Findings
-	}
-	if md.IsDefined("people") {
-		c.tables["people"] = fc.People
-	}
-	if md.IsDefined("roster") {
-		c.tables["roster"] = fc.Roster
-	}
-	// Keys nobody decoded are typos or settings from another tool. The
-	// [findings], [people] and [roster] tables are checked by their own decoders.
-	for _, k := range md.Undecoded() {
-		if k[0] == "findings" || k[0] == "people" || k[0] == "roster" {
-			continue
+	var tables map[string]map[string]toml.Primitive
+	for _, key := range slices.Sorted(maps.Keys(doc)) {
+		switch {
+		case key == "sources":
+			if err := md.PrimitiveDecode(doc[key], &tables); err != nil {
+				return nil, fmt.Errorf("sources: write each source as a table [sources.NAME]: %s", controlEscaper.Replace(err.Error()))
+			}
+		case slices.Contains(sections, key):
+			// Checked by the decoder of the command that reads it.
+			c.tables[key] = doc[key]
+		default:
+			last := len(sections) - 1
+			return nil, fmt.Errorf("unknown key %s: the config takes [sources.NAME], [%s] and [%s]", key, strings.Join(sections[:last], "], ["), sections[last])
 		}
-		if len(k) >= 3 && k[0] == "sources" {
-			return nil, fmt.Errorf("source %s: unknown key %s", k[1], strings.Join(k[2:], "."))
-		}
-		return nil, fmt.Errorf("unknown key %s: the config takes [sources.NAME], [findings] and [people]", k)
 	}
-	names := make([]string, 0, len(fc.Sources))
-	for name := range fc.Sources {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		spec, err := fileSourceSpec(name, fc.Sources[name], func(key string) bool {
-			return md.IsDefined("sources", name, key)
-		})
+	for _, name := range slices.Sorted(maps.Keys(tables)) {
+		spec, err := fileSourceSpec(md, name, tables[name])
 		if err != nil {
 			return nil, err
 		}
@@ -193,88 +135,94 @@ func parseConfig(data []byte) (*config, error) {
 }
 
 // fileSourceSpec checks one [sources.NAME] table.
-func fileSourceSpec(name string, f fileSource, defined func(string) bool) (sourceSpec, error) {
+func fileSourceSpec(md toml.MetaData, name string, table map[string]toml.Primitive) (sourceSpec, error) {
 	origin := "source " + name
 	if err := checkName(name); err != nil {
 		return sourceSpec{}, fmt.Errorf("source %q: %w", name, err)
 	}
-	p := strings.ToLower(strings.TrimSpace(f.Provider))
-	keys, ok := providerKeys[p]
+	var provider string
+	var rps float64
+	var conc int
+	values := map[string]string{}
+	for _, key := range slices.Sorted(maps.Keys(table)) {
+		var err error
+		switch key {
+		case "provider":
+			err = md.PrimitiveDecode(table[key], &provider)
+		case "requests_per_second":
+			err = md.PrimitiveDecode(table[key], &rps)
+		case "concurrency":
+			err = md.PrimitiveDecode(table[key], &conc)
+		default:
+			var v string
+			err = md.PrimitiveDecode(table[key], &v)
+			values[key] = v
+		}
+		if err != nil {
+			return sourceSpec{}, fmt.Errorf("%s: %s: %s", origin, key, controlEscaper.Replace(err.Error()))
+		}
+	}
+	p, ok := providerNamed(strings.ToLower(strings.TrimSpace(provider)))
 	if !ok {
-		if f.Provider == "" {
+		if provider == "" {
 			return sourceSpec{}, fmt.Errorf("%s: missing provider: set provider = %q", origin, strings.Join(providerNames(), `", "`))
 		}
-		return sourceSpec{}, fmt.Errorf("%s: unknown provider %q: use %s", origin, f.Provider, strings.Join(providerNames(), ", "))
+		return sourceSpec{}, fmt.Errorf("%s: unknown provider %q: use %s", origin, provider, strings.Join(providerNames(), ", "))
 	}
-	for key := range providerKeysAll() {
-		if defined(key) && !slices.Contains(keys, key) && !slices.Contains(commonKeys, key) {
-			return sourceSpec{}, fmt.Errorf("%s: %s is not a %s setting (%s takes %s)", origin, key, p, p, strings.Join(keys, ", "))
+	for _, key := range slices.Sorted(maps.Keys(values)) {
+		if _, ok := p.Setting(key); ok {
+			continue
 		}
+		if anyProviderTakes(key) {
+			return sourceSpec{}, fmt.Errorf("%s: %s is not a %s setting (%s takes %s)", origin, key, p.Name, p.Name, strings.Join(settingKeys(p), ", "))
+		}
+		return sourceSpec{}, fmt.Errorf("%s: unknown key %s", origin, key)
 	}
-	values := map[string]string{
-		"base_url": f.BaseURL, "instance_url": f.InstanceURL, "client_id": f.ClientID,
-		"client_secret": f.ClientSecret, "api_token": f.APIToken, "project_slug": f.ProjectSlug,
-		"pat": f.PAT, "org_id": f.OrgID,
-	}
-	return newSpec(name, p, origin, func(key string) string { return values[key] }, f.RequestsPerSecond, f.Concurrency)
+	return newSpec(name, p, origin, func(s fetch.Setting) string { return values[s.Key] },
+		func(s fetch.Setting) string { return s.Key }, rps, conc)
 }
 
-func providerKeysAll() map[string]bool {
-	all := map[string]bool{}
-	for _, keys := range providerKeys {
-		for _, k := range keys {
-			all[k] = true
-		}
-	}
-	return all
-}
-
-// newSpec builds a source from its settings, read by key through get
-// (the TOML table or the environment); origin and keyName name them in
+// newSpec builds a source of provider p from its settings, read through
+// get (the TOML table or the environment); origin and keyName name them in
 // errors.
-func newSpec(name, provider, origin string, get func(key string) string, rps float64, conc int) (sourceSpec, error) {
-	return newSpecNamed(name, provider, origin, get, func(k string) string { return k }, rps, conc)
-}
-
-func newSpecNamed(name, provider, origin string, get, keyName func(string) string, rps float64, conc int) (sourceSpec, error) {
-	for _, key := range requiredKeys[provider] {
-		if strings.TrimSpace(get(key)) == "" {
-			return sourceSpec{}, fmt.Errorf("%s: missing %s", origin, keyName(key))
+func newSpec(name string, p fetch.Provider, origin string, get, keyName func(fetch.Setting) string, rps float64, conc int) (sourceSpec, error) {
+	for _, s := range p.Settings {
+		if s.Required && strings.TrimSpace(get(s)) == "" {
+			return sourceSpec{}, fmt.Errorf("%s: missing %s", origin, keyName(s))
 		}
 	}
 	if rps < 0 {
-		return sourceSpec{}, fmt.Errorf("%s: %s must not be negative", origin, keyName("requests_per_second"))
+		return sourceSpec{}, fmt.Errorf("%s: requests_per_second must not be negative", origin)
 	}
 	if conc < 0 {
-		return sourceSpec{}, fmt.Errorf("%s: %s must not be negative", origin, keyName("concurrency"))
+		return sourceSpec{}, fmt.Errorf("%s: concurrency must not be negative", origin)
 	}
 	spec := sourceSpec{origin: origin, src: idsnap.Source{
-		Name: name, Provider: provider, RequestsPerSecond: rps, Concurrency: conc,
+		Name: name, Provider: p.Name, RequestsPerSecond: rps, Concurrency: conc,
 	}}
-	urlKey := "base_url"
-	if provider == "zitadel" {
-		urlKey = "instance_url"
-	}
-	u, err := checkURL(get(urlKey))
-	if err != nil {
-		return sourceSpec{}, fmt.Errorf("%s: %s: %w", origin, keyName(urlKey), err)
-	}
-	spec.src.BaseURL = u
-	secret := func(key string, set func(*idsnap.Source, idsnap.Secret)) {
-		if v := get(key); v != "" {
-			spec.secrets = append(spec.secrets, secretSpec{key: keyName(key), value: v, set: set})
+	for _, s := range p.Settings {
+		v := get(s)
+		switch {
+		case s.URL:
+			if _, err := p.CheckURL(v); err != nil {
+				return sourceSpec{}, fmt.Errorf("%s: %s: %w", origin, keyName(s), err)
+			}
+			// Kept as written, less a trailing slash: snapshots show it,
+			// and the fetcher normalises it for the API.
+			spec.src.BaseURL = strings.TrimRight(strings.TrimSpace(v), "/")
+		case s.Secret:
+			if v != "" {
+				spec.secrets = append(spec.secrets, secretSpec{key: s.Key, name: keyName(s), value: v})
+			}
+		case strings.TrimSpace(v) != "":
+			if spec.src.Settings == nil {
+				spec.src.Settings = map[string]string{}
+			}
+			spec.src.Settings[s.Key] = strings.TrimSpace(v)
 		}
 	}
-	switch provider {
-	case "kinde":
-		spec.src.ClientID = strings.TrimSpace(get("client_id"))
-		secret("client_secret", func(s *idsnap.Source, v idsnap.Secret) { s.ClientSecret = v })
-	case "ory":
-		spec.src.ProjectSlug = strings.TrimSpace(get("project_slug"))
-		secret("api_token", func(s *idsnap.Source, v idsnap.Secret) { s.APIToken = v })
-	case "zitadel":
-		spec.src.OrgID = strings.TrimSpace(get("org_id"))
-		secret("pat", func(s *idsnap.Source, v idsnap.Secret) { s.PAT = v })
+	if p.Tenant != "" {
+		spec.src.Tenant = spec.src.Settings[p.Tenant]
 	}
 	return spec, nil
 }
@@ -296,59 +244,28 @@ func checkName(name string) error {
 	return nil
 }
 
-// checkURL accepts an absolute http(s) URL without query or credentials and
-// returns it without a trailing slash.
-func checkURL(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", errors.New("not a URL: write it as https://host")
-	}
-	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return "", errors.New("not an absolute http(s) URL: write it as https://host")
-	}
-	if u.User != nil {
-		return "", errors.New("must not hold credentials: put them in the secret settings")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", errors.New("must not hold a query or fragment")
-	}
-	return strings.TrimRight(s, "/"), nil
-}
-
-// envProviders names the IDSNAP_* variables of each provider in env-only
-// mode, keyed by the setting they stand for.
-var envProviders = []struct {
-	provider string
-	vars     map[string]string
-}{
-	{"kinde", map[string]string{"base_url": "IDSNAP_KINDE_BASE_URL", "client_id": "IDSNAP_KINDE_CLIENT_ID", "client_secret": "IDSNAP_KINDE_CLIENT_SECRET"}},
-	{"ory", map[string]string{"base_url": "IDSNAP_ORY_BASE_URL", "api_token": "IDSNAP_ORY_API_TOKEN", "project_slug": "IDSNAP_ORY_PROJECT_SLUG"}},
-	{"zitadel", map[string]string{"instance_url": "IDSNAP_ZITADEL_INSTANCE_URL", "pat": "IDSNAP_ZITADEL_PAT", "org_id": "IDSNAP_ZITADEL_ORG_ID"}},
-}
-
-// envConfig builds one source per provider that has any IDSNAP_<PROVIDER>_*
-// variable set, named after the provider.
+// envConfig builds one source per provider that has any of its IDSNAP_*
+// variables set, named after the provider.
 func envConfig(getenv func(string) string) (*config, error) {
 	c := &config{tables: map[string]toml.Primitive{}}
-	for _, ep := range envProviders {
+	for _, p := range providers {
 		set := false
-		for _, v := range ep.vars {
-			if getenv(v) != "" {
+		for _, s := range p.Settings {
+			if s.Env != "" && getenv(s.Env) != "" {
 				set = true
 			}
 		}
 		if !set {
 			continue
 		}
-		get := func(key string) string { return getenv(ep.vars[key]) }
-		keyName := func(key string) string {
-			if v, ok := ep.vars[key]; ok {
-				return v
+		get := func(s fetch.Setting) string {
+			if s.Env == "" {
+				return ""
 			}
-			return key
+			return getenv(s.Env)
 		}
-		spec, err := newSpecNamed(ep.provider, ep.provider, "source "+ep.provider, get, keyName, 0, 0)
+		keyName := func(s fetch.Setting) string { return cmp.Or(s.Env, s.Key) }
+		spec, err := newSpec(p.Name, p, "source "+p.Name, get, keyName, 0, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -416,16 +333,15 @@ func (s sourceSpec) Resolve(getenv func(string) string) (idsnap.Source, error) {
 	for _, sec := range s.secrets {
 		v, err := resolveSecret(sec.value, getenv)
 		if err != nil {
-			return idsnap.Source{}, fmt.Errorf("%s: %w", sec.key, err)
+			return idsnap.Source{}, fmt.Errorf("%s: %w", sec.name, err)
 		}
-		sec.set(&src, v)
+		if src.Secrets == nil {
+			src.Secrets = map[string]idsnap.Secret{}
+		}
+		src.Secrets[sec.key] = v
 	}
 	return src, nil
 }
-
-// errNoSources tells a newcomer how to configure a source.
-var errNoSources = errors.New("no source configured: write an idsnap.toml (see idsnap.example.toml) " +
-	"or set IDSNAP_KINDE_BASE_URL/_CLIENT_ID/_CLIENT_SECRET, IDSNAP_ORY_BASE_URL/_API_TOKEN or IDSNAP_ZITADEL_INSTANCE_URL/_PAT")
 
 // resolveSecret turns a secret setting into the secret: env:NAME reads an
 // environment variable, file:PATH a file (trailing newline trimmed),

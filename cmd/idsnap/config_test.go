@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -58,17 +59,15 @@ func TestParseConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []idsnap.Source{
-		{Name: "kinde-prod", Provider: "kinde", BaseURL: "https://acme.kinde.com", ClientID: "abc", ClientSecret: "ksecret", RequestsPerSecond: 5, Concurrency: 4},
-		{Name: "ory", Provider: "ory", BaseURL: "https://acme.projects.oryapis.com", APIToken: "ory_pat_literal", ProjectSlug: "acme"},
-		{Name: "zitadel-eu", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", PAT: "zpat", OrgID: "123"},
+		{Name: "kinde-prod", Provider: "kinde", BaseURL: "https://acme.kinde.com", Settings: map[string]string{"client_id": "abc"}, Secrets: map[string]idsnap.Secret{"client_secret": "ksecret"}, RequestsPerSecond: 5, Concurrency: 4},
+		{Name: "ory", Provider: "ory", BaseURL: "https://acme.projects.oryapis.com", Tenant: "acme", Settings: map[string]string{"project_slug": "acme"}, Secrets: map[string]idsnap.Secret{"api_token": "ory_pat_literal"}},
+		{Name: "zitadel-eu", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", Tenant: "123", Settings: map[string]string{"org_id": "123"}, Secrets: map[string]idsnap.Secret{"pat": "zpat"}},
 	}
 	for i := range want {
-		if srcs[i] != want[i] {
+		// DeepEqual compares the secrets themselves, not their [redacted]
+		// print.
+		if !reflect.DeepEqual(srcs[i], want[i]) {
 			t.Errorf("source %d = %+v, want %+v", i, srcs[i], want[i])
-		}
-		// Secret formats as [redacted]; compare the revealed values too.
-		if srcs[i].ClientSecret.Reveal()+srcs[i].APIToken.Reveal()+srcs[i].PAT.Reveal() != want[i].ClientSecret.Reveal()+want[i].APIToken.Reveal()+want[i].PAT.Reveal() {
-			t.Errorf("source %d secrets differ", i)
 		}
 	}
 	var f struct {
@@ -168,7 +167,7 @@ func TestSecretErrorsNameSourceNotValue(t *testing.T) {
 	}
 	// Only the failing source is affected: ory resolves alone.
 	srcs, err := c.Sources([]string{"o"}, env(nil))
-	if err != nil || len(srcs) != 1 || srcs[0].APIToken.Reveal() != "topsecret-literal" {
+	if err != nil || len(srcs) != 1 || srcs[0].Secret("api_token").Reveal() != "topsecret-literal" {
 		t.Fatalf("Sources(o) = %v, %v", srcs, err)
 	}
 	if s := fmt.Sprintf("%v %+v", srcs[0], srcs[0]); strings.Contains(s, "topsecret") {
@@ -191,7 +190,7 @@ func TestEnvConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(srcs) != 2 || srcs[0].Name != "kinde" || srcs[0].ClientSecret.Reveal() != "sec" || srcs[1].Name != "zitadel" || srcs[1].PAT.Reveal() != "pat" || srcs[1].BaseURL != "http://127.0.0.1:8080" {
+	if len(srcs) != 2 || srcs[0].Name != "kinde" || srcs[0].Secret("client_secret").Reveal() != "sec" || srcs[1].Name != "zitadel" || srcs[1].Secret("pat").Reveal() != "pat" || srcs[1].BaseURL != "http://127.0.0.1:8080" {
 		t.Fatalf("env sources = %+v", srcs)
 	}
 
@@ -232,4 +231,37 @@ func FuzzConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestErrNoSources: the hint is built from the providers' settings and
+// names each provider's URL and secret variables.
+func TestErrNoSources(t *testing.T) {
+	want := "no source configured: write an idsnap.toml (see idsnap.example.toml) " +
+		"or set IDSNAP_KINDE_BASE_URL/_CLIENT_ID/_CLIENT_SECRET, IDSNAP_ORY_BASE_URL/_API_TOKEN or IDSNAP_ZITADEL_INSTANCE_URL/_PAT"
+	if got := errNoSources.Error(); got != want {
+		t.Errorf("errNoSources = %q, want %q", got, want)
+	}
+}
+
+// TestProvidersDescribeThemselves: every provider in the table has one URL
+// setting, a URL check and a constructor, and its env variables are its own.
+func TestProvidersDescribeThemselves(t *testing.T) {
+	seen := map[string]string{}
+	for _, p := range providers {
+		if p.New == nil || p.CheckURL == nil || p.URLSetting().Key == "" {
+			t.Errorf("provider %s: incomplete descriptor", p.Name)
+		}
+		for _, s := range p.Settings {
+			if !strings.HasPrefix(s.Env, "IDSNAP_"+strings.ToUpper(p.Name)+"_") {
+				t.Errorf("provider %s: setting %s has variable %q", p.Name, s.Key, s.Env)
+			}
+			if other, dup := seen[s.Env]; dup {
+				t.Errorf("variable %s belongs to %s and %s", s.Env, other, p.Name)
+			}
+			seen[s.Env] = p.Name
+		}
+		if _, ok := p.Setting(p.Tenant); p.Tenant != "" && !ok {
+			t.Errorf("provider %s: tenant setting %s is not one of its settings", p.Name, p.Tenant)
+		}
+	}
 }

@@ -32,8 +32,8 @@ func evHistory(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	kinde := idsnap.Source{Name: "kinde-prod", Provider: "kinde", BaseURL: "https://acme.kinde.com", ClientSecret: "never-stored"}
-	zitadel := idsnap.Source{Name: "zitadel", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", OrgID: "300"}
+	kinde := idsnap.Source{Name: "kinde-prod", Provider: "kinde", BaseURL: "https://acme.kinde.com", Secrets: map[string]idsnap.Secret{"client_secret": "never-stored"}}
+	zitadel := idsnap.Source{Name: "zitadel", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", Tenant: "300"}
 	user := func(id, email, name string) idsnap.Record {
 		return idsnap.Record{Kind: idsnap.KindUser, ID: id, Email: email, Name: name, Status: idsnap.StatusActive,
 			Type: idsnap.AccountHuman, Raw: json.RawMessage(`{"id":"` + id + `"}`), Activity: &idsnap.Activity{}}

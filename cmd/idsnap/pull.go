@@ -157,7 +157,7 @@ func (a *app) pullSource(ctx context.Context, db *store.DB, spec sourceSpec, sp 
 
 // fetcher builds the HTTP client and the provider's fetcher for src.
 func (a *app) fetcher(src idsnap.Source, observe func(fetch.Event)) (*fetch.Client, fetch.Fetcher, error) {
-	newFetcher, ok := providers[src.Provider]
+	p, ok := providerNamed(src.Provider)
 	if !ok {
 		return nil, nil, fmt.Errorf("provider %s is not built into this idsnap %s", src.Provider, versionString())
 	}
@@ -166,7 +166,7 @@ func (a *app) fetcher(src idsnap.Source, observe func(fetch.Event)) (*fetch.Clie
 		Logger:            a.log.With("source", src.Name),
 		Observer:          observe,
 	})
-	f, err := newFetcher(src, cl)
+	f, err := p.New(src, cl)
 	if err != nil {
 		return nil, nil, fmt.Errorf("configure: %w", err)
 	}

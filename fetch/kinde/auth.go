@@ -31,8 +31,8 @@ func newTokenSource(base string, src idsnap.Source, c *fetch.Client) *tokenSourc
 	return &tokenSource{
 		hc: c.HTTPClient(),
 		cfg: clientcredentials.Config{
-			ClientID:     src.ClientID,
-			ClientSecret: src.ClientSecret.Reveal(),
+			ClientID:     src.Setting("client_id"),
+			ClientSecret: src.Secret("client_secret").Reveal(),
 			TokenURL:     base + "/oauth2/token",
 			// The audience is the Management API, <domain>/api: not /api/v1,
 			// whatever one docs page says (PROVIDERS.md, Kinde gotcha 1).

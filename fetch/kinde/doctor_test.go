@@ -30,7 +30,7 @@ func TestDoctor(t *testing.T) {
 			srv := newServer(t, kindetest.Generate(10, 5, 2), tt.cfg)
 			src := source(srv.URL)
 			if tt.secret != "" {
-				src.ClientSecret = "nope"
+				src.Secrets["client_secret"] = "nope"
 			}
 			checks := newFetcher(t, src, nil).(fetch.Doctor).Doctor(context.Background())
 			if len(checks) != len(tt.wantOK) {

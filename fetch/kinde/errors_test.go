@@ -28,9 +28,9 @@ func TestFetchErrors(t *testing.T) {
 		want   string
 		suffix bool
 	}{
-		{name: "wrong secret", src: func(s *idsnap.Source) { s.ClientSecret = "wrong-secret" },
+		{name: "wrong secret", src: func(s *idsnap.Source) { s.Secrets["client_secret"] = "wrong-secret" },
 			want: "get token: 401 from POST /oauth2/token: invalid_client: check client_id and client_secret of the M2M application"},
-		{name: "wrong client id", src: func(s *idsnap.Source) { s.ClientID = "nobody" },
+		{name: "wrong client id", src: func(s *idsnap.Source) { s.Settings["client_id"] = "nobody" },
 			want: "get token: 401 from POST /oauth2/token: invalid_client: check client_id and client_secret of the M2M application"},
 		{name: "not authorized for the API", cfg: kindetest.Config{NotAuthorized: true},
 			want: "get token: 403 from POST /oauth2/token: the audience was refused: authorize the M2M application for the Kinde Management API (Settings > Applications > your M2M app > APIs), and use the https://<subdomain>.kinde.com domain as base_url, not a custom domain"},

@@ -39,8 +39,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"users":[{"id":"kp_\u0000","first_name":"\ud800"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c := fetch.NewClient(fetch.Options{MaxAttempts: 1, HTTPClient: &http.Client{Transport: bodyTransport{body}}})
-		fe, err := kinde.New(idsnap.Source{Name: "k", Provider: "kinde", BaseURL: "https://fuzz.kinde.com",
-			ClientID: kindetest.DemoClientID, ClientSecret: kindetest.DemoClientSecret}, c)
+		fe, err := kinde.New(idsnap.Source{Name: "k", Provider: "kinde", BaseURL: "https://fuzz.kinde.com", Settings: map[string]string{"client_id": kindetest.DemoClientID}, Secrets: map[string]idsnap.Secret{"client_secret": kindetest.DemoClientSecret}}, c)
 		if err != nil {
 			t.Fatal(err)
 		}

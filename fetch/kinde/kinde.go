@@ -51,17 +51,26 @@ var (
 	_ fetch.Doctor  = (*Fetcher)(nil)
 )
 
+// Provider describes Kinde sources to the configuration.
+var Provider = fetch.Provider{Name: "kinde", Settings: settings, CheckURL: checkBase, New: New}
+
+var settings = []fetch.Setting{
+	{Key: "base_url", Env: "IDSNAP_KINDE_BASE_URL", URL: true, Required: true, Help: "your Kinde domain, such as https://mybusiness.kinde.com"},
+	{Key: "client_id", Env: "IDSNAP_KINDE_CLIENT_ID", Required: true, Help: "the client ID of the Kinde M2M application"},
+	{Key: "client_secret", Env: "IDSNAP_KINDE_CLIENT_SECRET", Secret: true, Required: true, Help: "the client secret of the Kinde M2M application"},
+}
+
 // New checks a Kinde source's settings and returns its fetcher.
 func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
-	base, err := baseURL(src.BaseURL, c)
-	if err != nil {
+	if err := fetch.Require(src, settings); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(src.ClientID) == "" {
-		return nil, fmt.Errorf("client_id is required: the client ID of the Kinde M2M application")
+	base, err := checkBase(src.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("base_url: %w", err)
 	}
-	if src.ClientSecret == "" {
-		return nil, fmt.Errorf("client_secret is required: the client secret of the Kinde M2M application")
+	if _, suffix := cutAPISuffix(src.BaseURL); suffix != "" {
+		c.Logger().Info("kinde base_url should be the domain alone; ignoring its suffix", "suffix", suffix)
 	}
 	n := src.Concurrency
 	if n <= 0 {
@@ -71,31 +80,28 @@ func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
 	return &Fetcher{src: src, c: c, base: base, auth: newTokenSource(base, src, c), conc: n}, nil
 }
 
-// baseURL validates base_url and normalises it to scheme://host[/path]:
+// checkBase validates base_url and normalises it to scheme://host[/path]:
 // no trailing slash, and no /api or /api/v1 suffix, which people paste
 // from the API docs and which would otherwise end in a confusing 404.
-func baseURL(raw string, c *fetch.Client) (string, error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", fmt.Errorf("base_url is required: your Kinde domain, such as https://mybusiness.kinde.com")
+func checkBase(raw string) (string, error) {
+	u, err := fetch.ParseURL(raw, "https://mybusiness.kinde.com", "client_id and client_secret")
+	if err != nil {
+		return "", err
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", fmt.Errorf("base_url %q must be an absolute http(s) URL, such as https://mybusiness.kinde.com", raw)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("base_url %q must not have a query or fragment", raw)
-	}
-	path := strings.TrimRight(u.Path, "/")
+	u.Path, _ = cutAPISuffix(u.Path)
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+// cutAPISuffix drops trailing slashes and an API path suffix from s.
+func cutAPISuffix(s string) (string, string) {
+	s = strings.TrimRight(strings.TrimSpace(s), "/")
 	for _, suffix := range []string{"/api/v1", "/api"} {
-		if p, ok := strings.CutSuffix(path, suffix); ok {
-			c.Logger().Info("kinde base_url should be the domain alone; ignoring its suffix", "suffix", suffix)
-			path = p
-			break
+		if p, ok := strings.CutSuffix(s, suffix); ok {
+			return p, suffix
 		}
 	}
-	u.Path, u.RawPath = path, ""
-	return u.String(), nil
+	return s, ""
 }
 
 // Fetch lists users and organizations (with their members) in parallel,

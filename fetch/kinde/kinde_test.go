@@ -72,8 +72,7 @@ func newServer(t testing.TB, tenant *kindetest.Tenant, cfg kindetest.Config) *ki
 }
 
 func source(url string) idsnap.Source {
-	return idsnap.Source{Name: "kinde-test", Provider: "kinde", BaseURL: url,
-		ClientID: kindetest.DemoClientID, ClientSecret: kindetest.DemoClientSecret}
+	return idsnap.Source{Name: "kinde-test", Provider: "kinde", BaseURL: url, Settings: map[string]string{"client_id": kindetest.DemoClientID}, Secrets: map[string]idsnap.Secret{"client_secret": kindetest.DemoClientSecret}}
 }
 
 func newFetcher(t testing.TB, src idsnap.Source, s *sleeps) fetch.Fetcher {
@@ -470,10 +469,10 @@ func TestNew(t *testing.T) {
 		{"api v1 suffix", func(s *idsnap.Source) { s.BaseURL += "/api/v1/" }, ""},
 		{"api suffix", func(s *idsnap.Source) { s.BaseURL += "/api" }, ""},
 		{"no base_url", func(s *idsnap.Source) { s.BaseURL = "" }, "base_url is required: your Kinde domain, such as https://mybusiness.kinde.com"},
-		{"relative", func(s *idsnap.Source) { s.BaseURL = "mybusiness.kinde.com" }, `base_url "mybusiness.kinde.com" must be an absolute http(s) URL, such as https://mybusiness.kinde.com`},
-		{"ftp", func(s *idsnap.Source) { s.BaseURL = "ftp://x.kinde.com" }, `base_url "ftp://x.kinde.com" must be an absolute http(s) URL, such as https://mybusiness.kinde.com`},
-		{"no client_id", func(s *idsnap.Source) { s.ClientID = "" }, "client_id is required: the client ID of the Kinde M2M application"},
-		{"no client_secret", func(s *idsnap.Source) { s.ClientSecret = "" }, "client_secret is required: the client secret of the Kinde M2M application"},
+		{"relative", func(s *idsnap.Source) { s.BaseURL = "mybusiness.kinde.com" }, "base_url: not an absolute http(s) URL: write it as https://mybusiness.kinde.com"},
+		{"ftp", func(s *idsnap.Source) { s.BaseURL = "ftp://x.kinde.com" }, "base_url: not an absolute http(s) URL: write it as https://mybusiness.kinde.com"},
+		{"no client_id", func(s *idsnap.Source) { s.Settings["client_id"] = "" }, "client_id is required: the client ID of the Kinde M2M application"},
+		{"no client_secret", func(s *idsnap.Source) { s.Secrets["client_secret"] = "" }, "client_secret is required: the client secret of the Kinde M2M application"},
 	}
 	tenant := kindetest.Generate(6, 3, 1)
 	srv := newServer(t, tenant, kindetest.Config{})

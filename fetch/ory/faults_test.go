@@ -147,7 +147,7 @@ func TestFaultMatrix(t *testing.T) {
 			s := &sleeps{}
 			opts := tc.opts
 			opts.Sleep, opts.RequestsPerSecond = s.sleep, 1e6
-			f, err := ory.New(idsnap.Source{Name: "ory", Provider: "ory", BaseURL: srv.URL, APIToken: tc.token}, fetch.NewClient(opts))
+			f, err := ory.New(idsnap.Source{Name: "ory", Provider: "ory", BaseURL: srv.URL, Secrets: map[string]idsnap.Secret{"api_token": tc.token}}, fetch.NewClient(opts))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -51,6 +51,19 @@ var (
 	_ fetch.Doctor  = (*Fetcher)(nil)
 )
 
+// Provider describes Ory sources to the configuration.
+var Provider = fetch.Provider{Name: "ory", Settings: settings, Tenant: "project_slug", CheckURL: checkBase, New: New}
+
+// api_token is optional: self-hosted Kratos' admin port takes none. New
+// requires it on Ory Network.
+var settings = []fetch.Setting{
+	{Key: "base_url", Env: "IDSNAP_ORY_BASE_URL", URL: true, Required: true, Help: "the Admin API base, such as " + baseExample},
+	{Key: "api_token", Env: "IDSNAP_ORY_API_TOKEN", Secret: true, Help: "a project API key (ory_apikey_…)"},
+	{Key: "project_slug", Env: "IDSNAP_ORY_PROJECT_SLUG", Help: "the project's slug, shown with its snapshots"},
+}
+
+const baseExample = "https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/"
+
 // New checks src and returns its fetcher. base_url is the project's Admin
 // API base; api_token is required on Ory Network and optional on
 // self-hosted Kratos, whose admin port has no auth of its own.
@@ -58,12 +71,16 @@ func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
 	if c == nil {
 		return nil, errors.New("ory: nil HTTP client")
 	}
-	base, err := parseBase(src.BaseURL)
-	if err != nil {
+	if err := fetch.Require(src, settings); err != nil {
 		return nil, err
 	}
+	base, err := parseBase(src.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("base_url: %w", err)
+	}
 	network := isNetworkHost(base.Hostname())
-	if network && src.APIToken == "" {
+	token := src.Secret("api_token")
+	if network && token == "" {
 		return nil, fmt.Errorf("api_token is required for Ory Network (%s); create a project API key in the Ory Console (Project settings → API keys)", base.Host)
 	}
 	if network {
@@ -71,27 +88,25 @@ func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
 	} else {
 		c.SetDefaultRate(SelfHostedRate, SelfHostedBurst)
 	}
-	return &Fetcher{c: c, base: base, token: src.APIToken, network: network, slug: src.ProjectSlug}, nil
+	return &Fetcher{c: c, base: base, token: token, network: network, slug: src.Setting("project_slug")}, nil
+}
+
+// checkBase is parseBase for the configuration.
+func checkBase(raw string) (string, error) {
+	u, err := parseBase(raw)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
 }
 
 // parseBase validates base_url and gives it a trailing slash, so that
 // "admin/identities" resolves below it rather than replacing its last
 // segment.
 func parseBase(raw string) (*url.URL, error) {
-	raw = strings.TrimSpace(raw)
-	const example = "e.g. https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/"
-	if raw == "" {
-		return nil, fmt.Errorf("base_url is required (%s)", example)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("base_url %q is not an absolute http(s) URL (%s)", raw, example)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("base_url must not carry credentials; put the key in api_token")
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("base_url %q must not have a query or fragment (%s)", raw, example)
+	u, err := fetch.ParseURL(raw, baseExample, "api_token")
+	if err != nil {
+		return nil, err
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"

@@ -48,7 +48,7 @@ func newFetcher(tb testing.TB, base string, token idsnap.Secret) (*ory.Fetcher, 
 	tb.Helper()
 	s := &sleeps{}
 	c := fetch.NewClient(fetch.Options{RequestsPerSecond: 1e6, Sleep: s.sleep, MaxAttempts: 4})
-	f, err := ory.New(idsnap.Source{Name: "ory", Provider: "ory", BaseURL: base, APIToken: token}, c)
+	f, err := ory.New(idsnap.Source{Name: "ory", Provider: "ory", BaseURL: base, Secrets: map[string]idsnap.Secret{"api_token": token}}, c)
 	if err != nil {
 		tb.Fatalf("New(%q) = %v", base, err)
 	}
@@ -90,17 +90,17 @@ func TestNew(t *testing.T) {
 		{"self-hosted without token", "http://127.0.0.1:4434", "", ""},
 		{"network with token", "https://happy-cat.projects.oryapis.com", "ory_apikey_x", ""},
 		{"path prefix", "https://gw.example/kratos", "", ""},
-		{"missing", "", "", "base_url is required (e.g. https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/)"},
-		{"no scheme", "127.0.0.1:4434", "", `base_url "127.0.0.1:4434" is not an absolute http(s) URL (e.g. https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/)`},
-		{"ftp", "ftp://x.example/", "", `base_url "ftp://x.example/" is not an absolute http(s) URL (e.g. https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/)`},
-		{"relative", "/admin", "", `base_url "/admin" is not an absolute http(s) URL (e.g. https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/)`},
-		{"query", "http://127.0.0.1:4434/?page_size=1", "", `base_url "http://127.0.0.1:4434/?page_size=1" must not have a query or fragment (e.g. https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/)`},
-		{"user info", "https://u:p@x.example/", "", "base_url must not carry credentials; put the key in api_token"},
+		{"missing", "", "", "base_url is required: the Admin API base, such as https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/"},
+		{"no scheme", "127.0.0.1:4434", "", "base_url: not an absolute http(s) URL: write it as https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/"},
+		{"ftp", "ftp://x.example/", "", "base_url: not an absolute http(s) URL: write it as https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/"},
+		{"relative", "/admin", "", "base_url: not an absolute http(s) URL: write it as https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/"},
+		{"query", "http://127.0.0.1:4434/?page_size=1", "", "base_url: must not hold a query or fragment: write it as https://{slug}.projects.oryapis.com/ or http://127.0.0.1:4434/"},
+		{"user info", "https://u:p@x.example/", "", "base_url: must not hold credentials: put them in api_token"},
 		{"network without token", "https://happy-cat.projects.oryapis.com/", "", "api_token is required for Ory Network (happy-cat.projects.oryapis.com); create a project API key in the Ory Console (Project settings → API keys)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ory.New(idsnap.Source{BaseURL: tt.base, APIToken: tt.token}, c)
+			_, err := ory.New(idsnap.Source{BaseURL: tt.base, Secrets: map[string]idsnap.Secret{"api_token": tt.token}}, c)
 			switch {
 			case tt.err == "" && err != nil:
 				t.Fatalf("New(%q) = %v, want no error", tt.base, err)

@@ -31,7 +31,7 @@ func TestErrors(t *testing.T) {
 		fault *fetchtestFault
 		want  string
 	}{
-		{name: "bad PAT", src: idsnap.Source{PAT: "expired"},
+		{name: "bad PAT", src: idsnap.Source{Secrets: map[string]idsnap.Secret{"pat": "expired"}},
 			want: "detect org: 401 from POST /admin/v1/orgs/_search: Token is invalid (AUTH-7fs1e); check the PAT, it may be expired or revoked"},
 		{name: "no user.read", cfg: zitadeltest.Config{Permissions: without("user.read")},
 			want: "list users: 403 from POST /management/v1/users/_search: No matching permissions found (AUTH-5mWD2)" + strings.ReplaceAll(lacks, "%s", "user.read")},
@@ -41,7 +41,7 @@ func TestErrors(t *testing.T) {
 			want: "403 from POST /management/v1/users/grants/_search: No matching permissions found (AUTH-5mWD2)" + strings.ReplaceAll(lacks, "%s", "user.grant.read")},
 		{name: "no project.role.read", cfg: zitadeltest.Config{Permissions: without("project.role.read")},
 			want: "/roles/_search: No matching permissions found (AUTH-5mWD2)" + strings.ReplaceAll(lacks, "%s", "project.role.read")},
-		{name: "no org.read with org_id", cfg: zitadeltest.Config{Permissions: without("org.read")}, src: idsnap.Source{OrgID: "280000000000007919"},
+		{name: "no org.read with org_id", cfg: zitadeltest.Config{Permissions: without("org.read")}, src: idsnap.Source{Settings: map[string]string{"org_id": "280000000000007919"}},
 			want: "org_id 280000000000007919: the service user has no role in this org, or lacks org.read (403 from GET /management/v1/orgs/me: No matching permissions found (AUTH-5mWD2)); check org_id, or give the service user " + orgRoles},
 		{name: "gateway envelope, id only in details",
 			fault: &fetchtestFault{"/management/v1/users/_search", http.StatusBadRequest,
@@ -111,15 +111,15 @@ func TestNew(t *testing.T) {
 	}{
 		{"https://acme.zitadel.cloud/", "p", "", "https://acme.zitadel.cloud"},
 		{"http://localhost:8080", "p", "", "http://localhost:8080"},
-		{"", "p", "", "instance_url is empty; set it to the instance's URL, e.g. https://acme.zitadel.cloud"},
-		{"acme.zitadel.cloud", "p", "", `instance_url "acme.zitadel.cloud" must start with https:// (http:// for a local instance), e.g. https://acme.zitadel.cloud`},
-		{"https://acme.zitadel.cloud/management/v1", "p", "", `instance_url "https://acme.zitadel.cloud/management/v1" must have no path or query; use the instance's root URL, e.g. https://acme.zitadel.cloud`},
-		{"https://u:secret@acme.zitadel.cloud", "p", "", `instance_url "https://u:xxxxx@acme.zitadel.cloud" must not hold credentials; put the token in pat`},
-		{"https://acme.zitadel.cloud", "", "", "pat is empty; set it to a personal access token of a service user (ZITADEL console: Users > Service Users > Personal Access Tokens)"},
+		{"", "p", "", "instance_url is required: the instance's URL, such as https://acme.zitadel.cloud"},
+		{"acme.zitadel.cloud", "p", "", "instance_url: not an absolute http(s) URL: write it as https://acme.zitadel.cloud (http:// for a local instance)"},
+		{"https://acme.zitadel.cloud/management/v1", "p", "", "instance_url: must have no path: use the instance's root URL, such as https://acme.zitadel.cloud"},
+		{"https://u:secret@acme.zitadel.cloud", "p", "", "instance_url: must not hold credentials: put them in pat"},
+		{"https://acme.zitadel.cloud", "", "", "pat is required: a personal access token of a service user (ZITADEL console: Users > Service Users > Personal Access Tokens)"},
 		{"https://acme.zitadel.cloud", "p", "a b", `org_id "a b" is not an org id; copy it from the ZITADEL console (Organization > Resource ID) or leave it out`},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
-			f, err := New(idsnap.Source{BaseURL: tc.url, PAT: idsnap.Secret(tc.pat), OrgID: tc.org}, c)
+			f, err := New(idsnap.Source{BaseURL: tc.url, Settings: map[string]string{"org_id": tc.org}, Secrets: map[string]idsnap.Secret{"pat": idsnap.Secret(tc.pat)}}, c)
 			got := ""
 			if err != nil {
 				got = err.Error()
@@ -166,7 +166,7 @@ func TestDoctor(t *testing.T) {
 		}
 	})
 	t.Run("bad PAT", func(t *testing.T) {
-		e := newEnv(t, zitadeltest.Generate(8, 3, 2), zitadeltest.Config{}, idsnap.Source{PAT: "old"})
+		e := newEnv(t, zitadeltest.Generate(8, 3, 2), zitadeltest.Config{}, idsnap.Source{Secrets: map[string]idsnap.Secret{"pat": "old"}})
 		cs := e.f.Doctor(t.Context())
 		if len(cs) != 1 || cs[0].OK || !strings.Contains(cs[0].Detail, "Token is invalid") {
 			t.Errorf("Doctor = %+v, want one failing check about the token", cs)

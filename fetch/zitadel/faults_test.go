@@ -215,7 +215,7 @@ func TestFaultMatrix(t *testing.T) {
 			if pat == "" {
 				pat = zitadeltest.DefaultPAT
 			}
-			f, err := zitadel.New(idsnap.Source{Name: "zitadel", Provider: "zitadel", BaseURL: srv.URL, PAT: pat}, fetch.NewClient(opts))
+			f, err := zitadel.New(idsnap.Source{Name: "zitadel", Provider: "zitadel", BaseURL: srv.URL, Secrets: map[string]idsnap.Secret{"pat": pat}}, fetch.NewClient(opts))
 			if err != nil {
 				t.Fatal(err)
 			}

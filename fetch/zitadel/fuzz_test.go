@@ -34,7 +34,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"result":[{"id":{}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c := fetch.NewClient(fetch.Options{MaxAttempts: 1, HTTPClient: &http.Client{Transport: bodyTransport{body}}})
-		fe, err := zitadel.New(idsnap.Source{Name: "z", Provider: "zitadel", BaseURL: "https://fuzz.zitadel.cloud", PAT: "pat", Concurrency: 2}, c)
+		fe, err := zitadel.New(idsnap.Source{Name: "z", Provider: "zitadel", BaseURL: "https://fuzz.zitadel.cloud", Concurrency: 2, Secrets: map[string]idsnap.Secret{"pat": "pat"}}, c)
 		if err != nil {
 			t.Fatal(err)
 		}

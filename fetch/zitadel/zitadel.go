@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 
@@ -58,20 +57,32 @@ var (
 // detected.
 func (f *Fetcher) Tenant() string { return f.org.ID }
 
+// Provider describes ZITADEL sources to the configuration.
+var Provider = fetch.Provider{Name: "zitadel", Settings: settings, Tenant: "org_id", CheckURL: instanceURL, New: New}
+
+var settings = []fetch.Setting{
+	{Key: "instance_url", Env: "IDSNAP_ZITADEL_INSTANCE_URL", URL: true, Required: true, Help: "the instance's URL, " + instanceExample},
+	{Key: "pat", Env: "IDSNAP_ZITADEL_PAT", Secret: true, Required: true, Help: "a personal access token of a service user (ZITADEL console: Users > Service Users > Personal Access Tokens)"},
+	{Key: "org_id", Env: "IDSNAP_ZITADEL_ORG_ID", Help: "the org to read; detected when the instance has one"},
+}
+
+const instanceExample = "such as https://acme.zitadel.cloud"
+
 // New returns a fetcher for src, which needs instance_url and pat, and may
 // name org_id.
 func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
-	base, err := instanceURL(src.BaseURL)
-	if err != nil {
+	if err := fetch.Require(src, settings); err != nil {
 		return nil, err
 	}
-	if src.PAT == "" {
-		return nil, fmt.Errorf("pat is empty; set it to a personal access token of a service user (ZITADEL console: Users > Service Users > Personal Access Tokens)")
+	base, err := instanceURL(src.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("instance_url: %w", err)
 	}
-	if strings.ContainsAny(src.OrgID, " /?#") {
-		return nil, fmt.Errorf("org_id %q is not an org id; copy it from the ZITADEL console (Organization > Resource ID) or leave it out", src.OrgID)
+	orgID := src.Setting("org_id")
+	if strings.ContainsAny(orgID, " /?#") {
+		return nil, fmt.Errorf("org_id %q is not an org id; copy it from the ZITADEL console (Organization > Resource ID) or leave it out", orgID)
 	}
-	f := &Fetcher{base: base, pat: src.PAT, orgID: src.OrgID, c: c, conc: src.Concurrency}
+	f := &Fetcher{base: base, pat: src.Secret("pat"), orgID: orgID, c: c, conc: src.Concurrency}
 	if f.conc <= 0 {
 		f.conc = DefaultConcurrency
 	}
@@ -82,23 +93,12 @@ func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
 
 // instanceURL checks instance_url: scheme and host, no path.
 func instanceURL(s string) (string, error) {
-	const eg = "e.g. https://acme.zitadel.cloud"
-	if strings.TrimSpace(s) == "" {
-		return "", fmt.Errorf("instance_url is empty; set it to the instance's URL, %s", eg)
-	}
-	u, err := url.Parse(strings.TrimSpace(s))
+	u, err := fetch.ParseURL(s, "https://acme.zitadel.cloud (http:// for a local instance)", "pat")
 	if err != nil {
-		return "", fmt.Errorf("instance_url %q is not a URL; %s", s, eg)
+		return "", err
 	}
-	switch {
-	case u.Scheme != "https" && u.Scheme != "http":
-		return "", fmt.Errorf("instance_url %q must start with https:// (http:// for a local instance), %s", s, eg)
-	case u.Host == "":
-		return "", fmt.Errorf("instance_url %q has no host; %s", s, eg)
-	case u.User != nil:
-		return "", fmt.Errorf("instance_url %q must not hold credentials; put the token in pat", u.Redacted())
-	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "":
-		return "", fmt.Errorf("instance_url %q must have no path or query; use the instance's root URL, %s", s, eg)
+	if strings.Trim(u.Path, "/") != "" {
+		return "", fmt.Errorf("must have no path: use the instance's root URL, %s", instanceExample)
 	}
 	return u.Scheme + "://" + u.Host, nil
 }

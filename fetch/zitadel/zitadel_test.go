@@ -44,8 +44,8 @@ func newEnv(t testing.TB, tenant *zitadeltest.Tenant, cfg zitadeltest.Config, sr
 	if src.BaseURL == "" {
 		src.BaseURL = e.srv.URL + "/"
 	}
-	if src.PAT == "" {
-		src.PAT = zitadeltest.DefaultPAT
+	if src.Secret("pat") == "" {
+		src.Secrets = map[string]idsnap.Secret{"pat": zitadeltest.DefaultPAT}
 	}
 	f, err := New(src, c)
 	if err != nil {
@@ -364,14 +364,14 @@ func TestOrg(t *testing.T) {
 		tenant := zitadeltest.Generate(2, 5, 2)
 		beta := tenant.AddOrg("Beta Corp", "beta.zitadel.cloud")
 		u := tenant.AddUser(zitadeltest.User{OrgID: beta, UserName: "b", DisplayName: "B"})
-		e := newEnv(t, tenant, zitadeltest.Config{}, idsnap.Source{OrgID: beta})
+		e := newEnv(t, tenant, zitadeltest.Config{}, idsnap.Source{Settings: map[string]string{"org_id": beta}})
 		recs := e.mustPull(t)
 		if len(recs) != 1 || recs["user "+u].ID != u {
 			t.Errorf("records = %v, want beta's one user", recs)
 		}
 	})
 	t.Run("org_id not found", func(t *testing.T) {
-		e := newEnv(t, zitadeltest.Generate(2, 5, 2), zitadeltest.Config{}, idsnap.Source{OrgID: "123"})
+		e := newEnv(t, zitadeltest.Generate(2, 5, 2), zitadeltest.Config{}, idsnap.Source{Settings: map[string]string{"org_id": "123"}})
 		_, err := e.pull(t)
 		want := "org_id 123: not found on this instance (404 from GET /management/v1/orgs/me: Organisation not found (ZTEST-0rg404)); check org_id"
 		if err == nil || err.Error() != want {
@@ -381,7 +381,7 @@ func TestOrg(t *testing.T) {
 	t.Run("server ignores org header", func(t *testing.T) {
 		tenant := zitadeltest.Generate(2, 5, 2)
 		beta := tenant.AddOrg("Beta Corp", "beta.zitadel.cloud")
-		e := newEnv(t, tenant, zitadeltest.Config{IgnoreOrgHeader: true}, idsnap.Source{OrgID: beta})
+		e := newEnv(t, tenant, zitadeltest.Config{IgnoreOrgHeader: true}, idsnap.Source{Settings: map[string]string{"org_id": beta}})
 		_, err := e.pull(t)
 		if err == nil || !strings.Contains(err.Error(), "ignores the x-zitadel-orgid header (zitadel/zitadel#12482)") {
 			t.Errorf("Fetch error = %v, want the ignored-header error", err)
@@ -400,7 +400,7 @@ func TestOrg(t *testing.T) {
 			h.ServeHTTP(w, r)
 		}))
 		t.Cleanup(srv.Close)
-		e := newEnv(t, tenant, zitadeltest.Config{}, idsnap.Source{OrgID: beta, BaseURL: srv.URL})
+		e := newEnv(t, tenant, zitadeltest.Config{}, idsnap.Source{BaseURL: srv.URL, Settings: map[string]string{"org_id": beta}})
 		_, err := e.pull(t)
 		if err == nil || !strings.Contains(err.Error(), "belongs to org "+tenant.Orgs()[0].ID+", not org "+beta) {
 			t.Errorf("Fetch error = %v, want a resourceOwner mismatch", err)

@@ -69,6 +69,7 @@ type Client struct {
 	opts    Options
 	limiter *rate.Limiter
 	log     *slog.Logger
+	body    BodyParser
 
 	requests, retries, limited, bytes atomic.Int64
 }
@@ -103,7 +104,7 @@ func NewClient(opts Options) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	cl := &Client{hc: &c, opts: opts, log: log, limiter: rate.NewLimiter(rate.Inf, 1)}
+	cl := &Client{hc: &c, opts: opts, log: log, limiter: rate.NewLimiter(rate.Inf, 1), body: ParseBody}
 	if opts.RequestsPerSecond > 0 {
 		cl.limiter = rate.NewLimiter(rate.Limit(opts.RequestsPerSecond), max(1, int(opts.RequestsPerSecond)))
 	}
@@ -119,6 +120,10 @@ func (c *Client) SetDefaultRate(rps float64, burst int) {
 	c.limiter.SetLimit(rate.Limit(rps))
 	c.limiter.SetBurst(max(1, burst))
 }
+
+// SetBodyParser sets how the provider's error bodies are read. Like
+// SetDefaultRate, it is called before the first request.
+func (c *Client) SetBodyParser(p BodyParser) { c.body = p }
 
 // HTTPClient returns the underlying client, for libraries that need one
 // (the OAuth2 token endpoint). It does not retry or rate-limit.
@@ -286,7 +291,7 @@ func (c *Client) finish(method, path string, resp *http.Response, data []byte, o
 		// An HTML page (a redirect stub, a proxy's error page) is no message:
 		// Error() says what it is instead.
 		if !looksHTML(ct, data) {
-			e.Code, e.Message = parseErrorBody(data)
+			e.Code, e.Message = c.body(data)
 		}
 		if d, ok := ResetAfter(resp.Header, time.Now()); ok {
 			e.RetryAfter = d

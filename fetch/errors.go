@@ -15,8 +15,8 @@ type HTTPError struct {
 	Method string
 	Path   string // URL path only: queries may carry tokens
 	Status int
-	// Code and Message come from the provider's error body when it has one
-	// of the known shapes (Kinde errors[], Ory error{}, ZITADEL gateway).
+	// Code and Message come from the error body, read by the provider's
+	// BodyParser.
 	Code    string
 	Message string
 	// Body is the start of the response body, for providers that look deeper.
@@ -28,7 +28,7 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d from %s %s", e.Status, e.Method, e.Path)
+	b.WriteString(e.head())
 	switch {
 	case e.Code != "" && e.Message != "":
 		fmt.Fprintf(&b, ": %s: %s", e.Code, e.Message)
@@ -44,26 +44,33 @@ func (e *HTTPError) Error() string {
 	return b.String()
 }
 
+// head is what every API error starts with: "403 from GET /api/v1/users".
+func (e *HTTPError) head() string {
+	return fmt.Sprintf("%d from %s %s", e.Status, e.Method, e.Path)
+}
+
 // maxErrorBody bounds what an error keeps of a body.
 const maxErrorBody = 8 << 10
 
-// parseErrorBody reads the error shapes of the three providers:
-//
-//	Kinde:   {"errors":[{"code":"SCOPE_MISSING","message":"..."}]} (an object for ROUTE_NOT_FOUND)
-//	Ory:     {"error":{"code":404,"status":"Not Found","reason":"...","message":"..."}}
-//	ZITADEL: {"code":16,"message":"Token is invalid (AUTH-7fs1e)","details":[...]}
-//	OAuth2:  {"error":"invalid_client","error_description":"..."}
-func parseErrorBody(body []byte) (code, message string) {
+// BodyParser reads the code and message of a provider's error body into
+// an HTTPError. Each provider knows its own shape and sets its parser with
+// Client.SetBodyParser, falling back on ParseBody for the rest.
+type BodyParser func(body []byte) (code, message string)
+
+// ParseBody reads the error bodies no provider owns: OAuth2's
+// {"error":"invalid_client","error_description":"..."} (RFC 6749 §5.2), a
+// bare {"code":...,"message":"..."}, and a short plain-text body, as a
+// proxy sends. An HTML page is no message: HTTPError says what it is.
+func ParseBody(body []byte) (code, message string) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		if len(body) > 0 && !looksHTML("", body) {
-			return "", oneLine(string(body), 200)
+			return "", OneLine(string(body), 200)
 		}
 		return "", ""
 	}
 	var v struct {
-		Errors      json.RawMessage `json:"errors"`
-		Error       json.RawMessage `json:"error"`
+		Error       string          `json:"error"`
 		Description string          `json:"error_description"`
 		Code        json.RawMessage `json:"code"`
 		Message     string          `json:"message"`
@@ -71,43 +78,40 @@ func parseErrorBody(body []byte) (code, message string) {
 	if json.Unmarshal(body, &v) != nil {
 		return "", ""
 	}
-	type item struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	if len(v.Errors) > 0 {
-		var list []item
-		if json.Unmarshal(v.Errors, &list) == nil && len(list) > 0 {
-			return list[0].Code, oneLine(list[0].Message, 300)
-		}
-		var one item
-		if json.Unmarshal(v.Errors, &one) == nil {
-			return one.Code, oneLine(one.Message, 300)
-		}
-	}
-	if len(v.Error) > 0 {
-		var s string
-		if json.Unmarshal(v.Error, &s) == nil {
-			return s, oneLine(v.Description, 300)
-		}
-		var o struct {
-			Status  string `json:"status"`
-			Reason  string `json:"reason"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(v.Error, &o) == nil {
-			msg := o.Message
-			if o.Reason != "" {
-				msg = o.Reason
-			}
-			return o.Status, oneLine(msg, 300)
-		}
+	if v.Error != "" {
+		return v.Error, OneLine(v.Description, 300)
 	}
 	if v.Message != "" {
-		return strings.Trim(string(v.Code), `"`), oneLine(v.Message, 300)
+		return strings.Trim(string(v.Code), `"`), OneLine(v.Message, 300)
 	}
 	return "", ""
 }
+
+// Hint is an API error explained: what went wrong and what the user should
+// change, on one line. It unwraps to the error it explains, so callers
+// still reach the *HTTPError and its status with errors.As.
+type Hint struct {
+	Err error
+	// What, when set, replaces the provider's own words after the head of
+	// an *HTTPError: "403 from GET /api/v1/users: <What>".
+	What string
+	// Fix is what to change, after "; ". Empty when there is nothing to say.
+	Fix string
+}
+
+func (h *Hint) Error() string {
+	s := h.Err.Error()
+	if he, ok := h.Err.(*HTTPError); ok && h.What != "" {
+		s = he.head() + ": " + h.What
+	}
+	if h.Fix != "" {
+		s += "; " + h.Fix
+	}
+	return s
+}
+
+// Unwrap returns the explained error.
+func (h *Hint) Unwrap() error { return h.Err }
 
 func looksHTML(contentType string, body []byte) bool {
 	if strings.Contains(contentType, "html") {
@@ -117,8 +121,9 @@ func looksHTML(contentType string, body []byte) bool {
 	return bytes.HasPrefix(b, []byte("<!doctype html")) || bytes.HasPrefix(b, []byte("<html"))
 }
 
-// oneLine keeps provider text from breaking idsnap's one-line errors.
-func oneLine(s string, max int) string {
+// OneLine keeps provider text from breaking idsnap's one-line errors: it
+// folds white space and cuts s at max bytes.
+func OneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > max {
 		s = s[:max] + "…"

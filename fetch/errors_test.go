@@ -1,19 +1,18 @@
 package fetch
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
 
-func TestParseErrorBody(t *testing.T) {
+// TestParseBody: the shapes no provider owns; each provider tests its own.
+func TestParseBody(t *testing.T) {
 	tests := []struct {
 		name, body, code, msg string
 	}{
-		{"kinde array", `{"errors":[{"code":"SCOPE_MISSING","message":"Scope is missing: read:users"}]}`, "SCOPE_MISSING", "Scope is missing: read:users"},
-		{"kinde object", `{"errors":{"code":"ROUTE_NOT_FOUND","message":"The requested API route does not exist"}}`, "ROUTE_NOT_FOUND", "The requested API route does not exist"},
-		{"ory", `{"error":{"code":404,"status":"Not Found","reason":"no identity","message":"The requested resource could not be found"}}`, "Not Found", "no identity"},
-		{"ory without reason", `{"error":{"code":401,"status":"Unauthorized","message":"The request could not be authorized"}}`, "Unauthorized", "The request could not be authorized"},
-		{"zitadel", `{"code":16,"message":"Token is invalid (AUTH-7fs1e)","details":[]}`, "16", "Token is invalid (AUTH-7fs1e)"},
+		{"code and message", `{"code":16,"message":"Token is invalid (AUTH-7fs1e)","details":[]}`, "16", "Token is invalid (AUTH-7fs1e)"},
+		{"a provider's shape", `{"errors":[{"code":"SCOPE_MISSING","message":"Scope is missing: read:users"}]}`, "", ""},
 		{"oauth2", `{"error":"invalid_client","error_description":"Client authentication failed"}`, "invalid_client", "Client authentication failed"},
 		{"plain text", "upstream connect error\nor disconnect", "", "upstream connect error or disconnect"},
 		{"html", "<!DOCTYPE html><html><body>nginx</body></html>", "", ""},
@@ -24,9 +23,9 @@ func TestParseErrorBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, msg := parseErrorBody([]byte(tt.body))
+			code, msg := ParseBody([]byte(tt.body))
 			if code != tt.code || msg != tt.msg {
-				t.Errorf("parseErrorBody(%.40q) = %q, %q; want %q, %q", tt.body, code, msg, tt.code, tt.msg)
+				t.Errorf("ParseBody(%.40q) = %q, %q; want %q, %q", tt.body, code, msg, tt.code, tt.msg)
 			}
 		})
 	}
@@ -47,6 +46,27 @@ func TestHTTPErrorText(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestHint(t *testing.T) {
+	he := &HTTPError{Method: "GET", Path: "/x", Status: 403, Code: "DENIED", Message: "no"}
+	for _, tc := range []struct {
+		h    Hint
+		want string
+	}{
+		{Hint{Err: he, Fix: "grant it"}, "403 from GET /x: DENIED: no; grant it"},
+		{Hint{Err: he, What: "the app lacks read:x", Fix: "grant it"}, "403 from GET /x: the app lacks read:x; grant it"},
+		{Hint{Err: he, What: "denied"}, "403 from GET /x: denied"},
+		{Hint{Err: &DecodeError{Method: "GET", Path: "/x", Err: errors.New("eof")}, What: "ignored", Fix: "check base_url"}, "GET /x: malformed JSON: eof; check base_url"},
+	} {
+		if got := tc.h.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+		var got *HTTPError
+		if _, isHTTP := tc.h.Err.(*HTTPError); isHTTP && (!errors.As(&tc.h, &got) || got != he) {
+			t.Errorf("%q does not unwrap to its HTTPError", tc.want)
 		}
 	}
 }

@@ -111,13 +111,7 @@ func tokenError(ctx context.Context, err error) error {
 	return fmt.Errorf("get token: %s", oneLine(strings.TrimPrefix(err.Error(), "oauth2: ")))
 }
 
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
+func oneLine(s string) string { return fetch.OneLine(s, 300) }
 
 // get sends GET base+path?q with the access token and decodes the answer
 // into out. When the API refuses a token it still holds (Kinde may expire

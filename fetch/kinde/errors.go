@@ -1,8 +1,8 @@
 package kinde
 
 import (
+	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/idsnap/idsnap/fetch"
@@ -17,18 +17,29 @@ const (
 // scopeFix says where a missing scope is granted.
 const scopeFix = "grant it in Kinde: Settings > APIs > Kinde Management API > Scopes"
 
-// hintError is an API error rewritten to say what to fix. It unwraps to
-// the *fetch.HTTPError, so callers can still inspect the status.
-type hintError struct {
-	http *fetch.HTTPError
-	hint string
+// parseBody reads Kinde's error body, {"errors":[{"code","message"}]}, an
+// object in place of the list for ROUTE_NOT_FOUND (docs/providers.md,
+// Kinde errors).
+func parseBody(body []byte) (code, message string) {
+	var v struct {
+		Errors json.RawMessage `json:"errors"`
+	}
+	type item struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &v) == nil && len(v.Errors) > 0 {
+		var list []item
+		if json.Unmarshal(v.Errors, &list) == nil && len(list) > 0 {
+			return list[0].Code, fetch.OneLine(list[0].Message, 300)
+		}
+		var one item
+		if json.Unmarshal(v.Errors, &one) == nil && (one.Code != "" || one.Message != "") {
+			return one.Code, fetch.OneLine(one.Message, 300)
+		}
+	}
+	return fetch.ParseBody(body)
 }
-
-func (e *hintError) Error() string {
-	return fmt.Sprintf("%d from %s %s: %s", e.http.Status, e.http.Method, e.http.Path, e.hint)
-}
-
-func (e *hintError) Unwrap() error { return e.http }
 
 // isTokenRefused reports an answer that refuses the credentials rather than
 // a permission: Kinde documents 403 "invalid credentials"; a 401 means the
@@ -46,19 +57,19 @@ func explain(err error, scope string) error {
 	}
 	switch {
 	case he.Code == codeScopeMissing:
-		return &hintError{he, fmt.Sprintf("the M2M application lacks the %s scope; %s", scope, scopeFix)}
+		return &fetch.Hint{Err: he, What: "the M2M application lacks the " + scope + " scope", Fix: scopeFix}
 	case isTokenRefused(he):
 		what := "invalid credentials"
 		if he.Code != "" {
 			what += " (" + he.Code + ")"
 		}
-		return &hintError{he, what + "; check client_id and client_secret, and that the M2M application is authorized for the Kinde Management API"}
+		return &fetch.Hint{Err: he, What: what, Fix: "check client_id and client_secret, and that the M2M application is authorized for the Kinde Management API"}
 	case he.Status == http.StatusNotFound && he.Code == codeRouteNotFound:
-		return &hintError{he, "ROUTE_NOT_FOUND: the route does not exist; check base_url is your Kinde domain (https://<subdomain>.kinde.com) with no path"}
+		return &fetch.Hint{Err: he, What: "ROUTE_NOT_FOUND: the route does not exist", Fix: "check base_url is your Kinde domain (https://<subdomain>.kinde.com) with no path"}
 	case he.Status == http.StatusNotFound || (he.Status >= 300 && he.Status < 400):
-		return &hintError{he, "not the Kinde Management API; check base_url is your Kinde domain (https://<subdomain>.kinde.com)"}
+		return &fetch.Hint{Err: he, What: "not the Kinde Management API", Fix: "check base_url is your Kinde domain (https://<subdomain>.kinde.com)"}
 	case he.Status == http.StatusTooManyRequests:
-		return &hintError{he, "still rate limited after retrying; pull again later or set a lower requests_per_second"}
+		return &fetch.Hint{Err: he, What: "still rate limited after retrying", Fix: "pull again later or set a lower requests_per_second"}
 	}
 	return err
 }

@@ -77,6 +77,7 @@ func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
 		n = defaultConcurrency
 	}
 	c.SetDefaultRate(defaultRate, defaultBurst)
+	c.SetBodyParser(parseBody)
 	return &Fetcher{src: src, c: c, base: base, auth: newTokenSource(base, src, c), conc: n}, nil
 }
 

@@ -1,6 +1,8 @@
 package ory
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,12 +12,29 @@ import (
 	"github.com/idsnap/idsnap/fetch"
 )
 
+// parseBody reads Ory's error body, {"error":{"code":404,"status":"Not
+// Found","reason":"...","message":"..."}} (docs/providers.md, Ory errors):
+// the reason says more than the message when there is one.
+func parseBody(body []byte) (code, message string) {
+	var v struct {
+		Error struct {
+			Status  string `json:"status"`
+			Reason  string `json:"reason"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &v) == nil && (v.Error.Status != "" || v.Error.Message != "") {
+		return v.Error.Status, fetch.OneLine(cmp.Or(v.Error.Reason, v.Error.Message), 300)
+	}
+	return fetch.ParseBody(body)
+}
+
 // explain adds to err what the user should change. first says the error
 // came from the first request to base_url, where a 404 means a wrong base
 // rather than a vanished page.
 func (f *Fetcher) explain(err error, first bool) error {
 	if fix := f.fix(err, first); fix != "" {
-		return fmt.Errorf("%w; %s", err, fix)
+		return &fetch.Hint{Err: err, Fix: fix}
 	}
 	return err
 }

@@ -88,6 +88,7 @@ func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
 	} else {
 		c.SetDefaultRate(SelfHostedRate, SelfHostedBurst)
 	}
+	c.SetBodyParser(parseBody)
 	return &Fetcher{c: c, base: base, token: token, network: network, slug: src.Setting("project_slug")}, nil
 }
 

@@ -49,20 +49,21 @@ type gatewayBody struct {
 	} `json:"details"`
 }
 
-// gatewayMessage is the envelope's message with ZITADEL's error id, which
-// the message usually carries already as "text (ID)".
-func gatewayMessage(e *fetch.HTTPError) string {
+// parseBody reads the envelope's message with ZITADEL's error id, which
+// the message usually carries already as "text (ID)". The gRPC code is
+// left out of the text: grpcCode reads it where it matters.
+func parseBody(body []byte) (code, message string) {
 	var b gatewayBody
-	if json.Unmarshal(e.Body, &b) != nil || b.Message == "" {
-		return e.Message
+	if json.Unmarshal(body, &b) != nil || b.Message == "" {
+		return fetch.ParseBody(body)
 	}
-	msg := strings.Join(strings.Fields(b.Message), " ")
+	msg := b.Message
 	for _, d := range b.Details {
 		if d.ID != "" && !strings.Contains(msg, d.ID) {
 			msg += " (" + d.ID + ")"
 		}
 	}
-	return msg
+	return "", fetch.OneLine(msg, 300)
 }
 
 // grpcCode reads the gRPC code from the envelope; 0 when there is none.
@@ -72,43 +73,28 @@ func grpcCode(e *fetch.HTTPError) int {
 	return b.Code
 }
 
-// Error is a ZITADEL API error with what to do about it.
-type Error struct {
-	*fetch.HTTPError
-	text string
-}
-
-func (e *Error) Error() string { return e.text }
-
-// Unwrap returns the HTTP error.
-func (e *Error) Unwrap() error { return e.HTTPError }
-
 // apiError turns an HTTP error into one line saying what to fix.
 func apiError(err error) error {
 	var he *fetch.HTTPError
 	if !errors.As(err, &he) {
 		return err
 	}
-	head := fmt.Sprintf("%d from %s %s", he.Status, he.Method, he.Path)
-	msg := gatewayMessage(he)
-	if msg == "" {
-		msg = strings.TrimPrefix(he.Error(), head+": ")
-		if msg == he.Error() {
-			msg = http.StatusText(he.Status)
-		}
+	// Always a message after the status, if only the status' name.
+	h := &fetch.Hint{Err: he, What: he.Message}
+	if h.What == "" && !strings.Contains(he.Error(), ": ") {
+		h.What = http.StatusText(he.Status)
 	}
-	text := head + ": " + msg
 	switch code := grpcCode(he); {
 	case he.Status == http.StatusUnauthorized || code == 16:
-		text += "; check the PAT, it may be expired or revoked"
+		h.Fix = "check the PAT, it may be expired or revoked"
 	case he.Status == http.StatusForbidden || code == 7:
 		if p := permissionFor(he.Path); p.name != "" {
-			text += fmt.Sprintf("; the service user lacks %s: give it %s", p.name, p.roles)
+			h.Fix = fmt.Sprintf("the service user lacks %s: give it %s", p.name, p.roles)
 		}
 	case he.Status == http.StatusNotFound && code == 0:
-		text += "; is instance_url the instance's root URL?"
+		h.Fix = "is instance_url the instance's root URL?"
 	}
-	return &Error{HTTPError: he, text: text}
+	return h
 }
 
 // isLimitExceeded tells a refused page size (QUERY-4M0fs).
@@ -117,6 +103,6 @@ func isLimitExceeded(err error) bool {
 	if !errors.As(err, &he) || he.Status != http.StatusBadRequest {
 		return false
 	}
-	m := gatewayMessage(he)
+	m := he.Message
 	return strings.Contains(m, "QUERY-4M0fs") || strings.Contains(m, "LimitExceeded")
 }

@@ -92,9 +92,9 @@ func (f *Fetcher) checkOrgID(ctx context.Context) (org, error) {
 	var he *fetch.HTTPError
 	switch {
 	case errors.As(err, &he) && he.Status == http.StatusNotFound:
-		return org{}, fmt.Errorf("org_id %s: not found on this instance (404 from GET /management/v1/orgs/me: %s); check org_id", f.orgID, gatewayMessage(he))
+		return org{}, fmt.Errorf("org_id %s: not found on this instance (404 from GET /management/v1/orgs/me: %s); check org_id", f.orgID, he.Message)
 	case errors.As(err, &he) && he.Status == http.StatusForbidden:
-		return org{}, fmt.Errorf("org_id %s: the service user has no role in this org, or lacks org.read (403 from GET /management/v1/orgs/me: %s); check org_id, or give the service user %s", f.orgID, gatewayMessage(he), orgRoles)
+		return org{}, fmt.Errorf("org_id %s: the service user has no role in this org, or lacks org.read (403 from GET /management/v1/orgs/me: %s); check org_id, or give the service user %s", f.orgID, he.Message, orgRoles)
 	}
 	if err != nil {
 		return org{}, err

@@ -88,6 +88,7 @@ func New(src idsnap.Source, c *fetch.Client) (fetch.Fetcher, error) {
 	}
 	f.pageSize.Store(pageSize)
 	c.SetDefaultRate(DefaultRate, defaultBurst)
+	c.SetBodyParser(parseBody)
 	return f, nil
 }
 

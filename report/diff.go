@@ -438,7 +438,7 @@ func (d *Diff) csvTable() Table {
 	return t
 }
 
-// The JSON contract (DESIGN.md, "diff --format json").
+// The JSON contract (docs/architecture.md, "The JSON contract").
 type diffJSON struct {
 	From    map[string]Point `json:"from"`
 	To      map[string]Point `json:"to"`

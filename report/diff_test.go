@@ -172,7 +172,7 @@ func TestRenderDiffHostile(t *testing.T) {
 }
 
 // TestDiffJSONContract decodes the JSON golden and checks it against the
-// field names DESIGN.md promises scripts.
+// field names docs/architecture.md promises scripts.
 func TestDiffJSONContract(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("testdata", "diff.json.golden"))
 	if err != nil {

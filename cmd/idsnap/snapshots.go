@@ -30,7 +30,7 @@ func (a *app) snapshotsCommand() *cli.Command {
 }
 
 // snapshotJSON is one element of `snapshots --format json`: the contract
-// in DESIGN.md. Counts always hold all four kinds, zero included.
+// in docs/architecture.md. Counts always hold all four kinds, zero included.
 type snapshotJSON struct {
 	ID          int64            `json:"id"`
 	Source      string           `json:"source"`

@@ -35,7 +35,8 @@ func newTokenSource(base string, src idsnap.Source, c *fetch.Client) *tokenSourc
 			ClientSecret: src.Secret("client_secret").Reveal(),
 			TokenURL:     base + "/oauth2/token",
 			// The audience is the Management API, <domain>/api: not /api/v1,
-			// whatever one docs page says (PROVIDERS.md, Kinde gotcha 1).
+			// whatever one docs page says (docs/providers.md, Kinde: base URL
+			// and token).
 			EndpointParams: url.Values{"audience": {base + "/api"}},
 			// Kinde's docs send the credentials in the form (client_secret_post).
 			AuthStyle: oauth2.AuthStyleInParams,

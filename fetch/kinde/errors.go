@@ -19,7 +19,7 @@ const scopeFix = "grant it in Kinde: Settings > APIs > Kinde Management API > Sc
 
 // parseBody reads Kinde's error body, {"errors":[{"code","message"}]}, an
 // object in place of the list for ROUTE_NOT_FOUND (docs/providers.md,
-// Kinde errors).
+// Kinde: errors).
 func parseBody(body []byte) (code, message string) {
 	var v struct {
 		Errors json.RawMessage `json:"errors"`

@@ -13,7 +13,7 @@ import (
 )
 
 // parseBody reads Ory's error body, {"error":{"code":404,"status":"Not
-// Found","reason":"...","message":"..."}} (docs/providers.md, Ory errors):
+// Found","reason":"...","message":"..."}} (docs/providers.md, Ory: errors):
 // the reason says more than the message when there is one.
 func parseBody(body []byte) (code, message string) {
 	var v struct {

@@ -11,7 +11,7 @@ import (
 )
 
 // permission is what an endpoint needs and the roles that hold it
-// (PROVIDERS.md §3 Endpoints, permissions; Z-SRC cmd/defaults.yaml).
+// (docs/providers.md, ZITADEL: permissions).
 type permission struct {
 	name, roles string
 }
@@ -39,7 +39,8 @@ func permissionFor(path string) permission {
 	return permission{}
 }
 
-// gatewayBody is grpc-gateway's error envelope (PROVIDERS.md §3 Errors).
+// gatewayBody is grpc-gateway's error envelope (docs/providers.md,
+// ZITADEL: errors).
 type gatewayBody struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`

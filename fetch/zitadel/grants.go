@@ -56,7 +56,8 @@ var grantFilter = filterOf(append([]string{"roleKey"}, grantNoise...))
 
 // grants lists the user grants on a project, one record per user × role
 // key. Only grants owned by the org are listed, as ListUserGrants does
-// without withGrantedQuery (PROVIDERS.md §4 ZITADEL 3).
+// without withGrantedQuery (docs/providers.md, ZITADEL: requests and
+// answers).
 // https://zitadel.com/docs/apis/resources/mgmt/management-service-list-user-grants
 //
 // A grant in USER_GRANT_STATE_INACTIVE gives records with status inactive;

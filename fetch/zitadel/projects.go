@@ -37,7 +37,8 @@ func (p *apiProject) read(b []byte) bool {
 
 // projects lists the org's own projects as resources and returns their ids.
 // Projects granted to the org by another org are not listed: their roles
-// and grants belong to the other org (PROVIDERS.md §4 ZITADEL 4).
+// and grants belong to the other org (docs/providers.md, ZITADEL:
+// requests and answers).
 // https://zitadel.com/docs/apis/resources/mgmt/management-service-list-projects
 //
 // The API has no sorting column for projects and ZITADEL sends no ORDER BY:

@@ -16,7 +16,7 @@ import (
 
 // Page sizes. The newest ZITADEL takes 1000 as both default and maximum of
 // a v1 list and refuses more with QUERY-4M0fs; v2.7x had no maximum
-// (PROVIDERS.md §3 Limits / paging, §4 ZITADEL 6). 1000 needs the fewest
+// (docs/providers.md, ZITADEL: paging). 1000 needs the fewest
 // requests under Cloud's rate limit. A self-hosted instance configured with
 // a lower MaxQueryLimit refuses 1000; idsnap then falls back to 100, the
 // DefaultQueryLimit, for the rest of the pull.
@@ -65,8 +65,8 @@ type search struct {
 // The first page tells the total; the other pages are then fetched in
 // parallel (bounded by the source's concurrency). Projects and grants have
 // no ORDER BY in ZITADEL, so an update between two pages can move a row
-// across the page boundary: rows repeat or go missing (PROVIDERS.md §4
-// ZITADEL 5). Rows are therefore de-duplicated by id, and the number of
+// across the page boundary: rows repeat or go missing (docs/providers.md,
+// ZITADEL: paging). Rows are therefore de-duplicated by id, and the number of
 // distinct rows must equal totalResult on every page. When it does not,
 // the listing runs once more, emitting only rows not emitted before; a
 // second mismatch, or a row emitted in the first run that the second no

@@ -3,7 +3,7 @@
 // resources, project roles as entitlements and user grants as grants, one
 // grant record per user × role key.
 //
-// API facts are in PROVIDERS.md §3 and §4 (ZITADEL); the fake that speaks
+// API facts are in docs/providers.md (ZITADEL); the fake that speaks
 // the same API is zitadeltest.
 package zitadel
 
@@ -24,7 +24,8 @@ import (
 
 // DefaultRate is the request rate when the source sets none. ZITADEL Cloud
 // allows 50 req/s per IP averaged over a minute and bans an IP for a
-// minute past 50 req/s over three minutes (PROVIDERS.md §3 Rate limits);
+// minute past 50 req/s over three minutes (docs/providers.md, ZITADEL:
+// rate limits);
 // half of that leaves room for other clients behind the same IP.
 // Self-hosted instances have no limit by default: raise it in the config.
 const (
@@ -156,8 +157,8 @@ type details struct {
 }
 
 // checkOwner refuses an object of another org: some versions ignore
-// x-zitadel-orgid and answer with the service user's own org (PROVIDERS.md
-// §4 ZITADEL 1), which would file one org's users under another's name.
+// x-zitadel-orgid and answer with the service user's own org
+// (docs/providers.md, ZITADEL: base URL, auth and org), which would file one org's users under another's name.
 func (f *Fetcher) checkOwner(what, id, owner string) error {
 	if owner != "" && owner != f.org.ID {
 		return fmt.Errorf("%s %s belongs to org %s, not org %s: this ZITADEL version ignores the x-zitadel-orgid header (zitadel/zitadel#12482); use a service user of org %s or upgrade", what, id, owner, f.org.ID, f.org.ID)

@@ -2,7 +2,7 @@
 // paths, the M2M client-credentials token endpoint with its audience and
 // secret checks, bearer tokens that expire, scopes per endpoint,
 // next_token pagination and the error bodies of the OpenAPI spec
-// (/work/shared/specs/kinde-management.yaml). It is read-only: every write
+// Kinde publishes (docs/providers.md, Kinde). It is read-only: every write
 // route answers ROUTE_NOT_FOUND. Like net/http/httptest it never imports
 // testing, so tests and cmd/idsim share it.
 package kindetest

@@ -15,11 +15,11 @@ import (
 const DefaultPAT = "zitadeltest-pat"
 
 // DefaultMaxLimit is the newest ZITADEL's v1 list limit: the default and
-// the maximum (PROVIDERS.md §3 Limits / paging).
+// the maximum (docs/providers.md, ZITADEL: paging).
 const DefaultMaxLimit = 1000
 
 // Permissions lists every permission the fake checks, one per endpoint
-// (PROVIDERS.md §3 Endpoints, permissions).
+// (docs/providers.md, ZITADEL: permissions).
 var Permissions = []string{"org.read", "user.read", "project.read", "project.role.read", "user.grant.read", "iam.read"}
 
 // Config shapes how the fake behaves. Several orgs are a property of the
@@ -92,7 +92,8 @@ type handler struct {
 	cfg Config
 }
 
-// gRPC codes and the HTTP statuses grpc-gateway maps them to (PROVIDERS.md §3 Errors).
+// gRPC codes and the HTTP statuses grpc-gateway maps them to
+// (docs/providers.md, ZITADEL: errors).
 const (
 	codeInvalidArgument  = 3
 	codeNotFound         = 5

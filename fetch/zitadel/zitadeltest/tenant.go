@@ -100,7 +100,7 @@ type project struct {
 // Projects and grants are kept in "heap order", as Postgres returns rows
 // of a query without ORDER BY: an update moves the row to the end. That is
 // what makes offset paging over them skip or repeat rows when the tenant
-// changes mid-pull (PROVIDERS.md §4 ZITADEL 5). Users are returned in id
+// changes mid-pull (docs/providers.md, ZITADEL: paging). Users are returned in id
 // order, as ZITADEL sorts them by default.
 //
 // Mutators panic on an unknown id: a tenant is built by code (tests,

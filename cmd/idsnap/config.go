@@ -140,43 +140,50 @@ func fileSourceSpec(md toml.MetaData, name string, table map[string]toml.Primiti
 	if err := checkName(name); err != nil {
 		return sourceSpec{}, fmt.Errorf("source %q: %w", name, err)
 	}
+	if md.Type("sources", name) != "Hash" {
+		return sourceSpec{}, fmt.Errorf("%s: write it as a table [sources.%s]", origin, name)
+	}
 	var provider string
+	if v, ok := table["provider"]; ok {
+		if err := md.PrimitiveDecode(v, &provider); err != nil {
+			return sourceSpec{}, fmt.Errorf("%s: provider: %s", origin, controlEscaper.Replace(err.Error()))
+		}
+	}
+	p, ok := providerNamed(strings.ToLower(strings.TrimSpace(provider)))
 	var rps float64
 	var conc int
 	values := map[string]string{}
+	// Keys are checked before the provider is: a typo is named even in a
+	// source whose provider is missing.
 	for _, key := range slices.Sorted(maps.Keys(table)) {
 		var err error
-		switch key {
-		case "provider":
-			err = md.PrimitiveDecode(table[key], &provider)
-		case "requests_per_second":
+		_, takes := p.Setting(key)
+		switch {
+		case key == "provider":
+		case key == "requests_per_second":
 			err = md.PrimitiveDecode(table[key], &rps)
-		case "concurrency":
+		case key == "concurrency":
 			err = md.PrimitiveDecode(table[key], &conc)
-		default:
+		case takes:
 			var v string
 			err = md.PrimitiveDecode(table[key], &v)
 			values[key] = v
+		case ok && anyProviderTakes(key):
+			return sourceSpec{}, fmt.Errorf("%s: %s is not a %s setting (%s takes %s)", origin, key, p.Name, p.Name, strings.Join(settingKeys(p), ", "))
+		case !anyProviderTakes(key):
+			return sourceSpec{}, fmt.Errorf("%s: unknown key %s", origin, key)
 		}
 		if err != nil {
 			return sourceSpec{}, fmt.Errorf("%s: %s: %s", origin, key, controlEscaper.Replace(err.Error()))
 		}
 	}
-	p, ok := providerNamed(strings.ToLower(strings.TrimSpace(provider)))
 	if !ok {
 		if provider == "" {
-			return sourceSpec{}, fmt.Errorf("%s: missing provider: set provider = %q", origin, strings.Join(providerNames(), `", "`))
+			names := providerNames()
+			last := len(names) - 1
+			return sourceSpec{}, fmt.Errorf("%s: missing provider: set provider to \"%s\" or \"%s\"", origin, strings.Join(names[:last], `", "`), names[last])
 		}
 		return sourceSpec{}, fmt.Errorf("%s: unknown provider %q: use %s", origin, provider, strings.Join(providerNames(), ", "))
-	}
-	for _, key := range slices.Sorted(maps.Keys(values)) {
-		if _, ok := p.Setting(key); ok {
-			continue
-		}
-		if anyProviderTakes(key) {
-			return sourceSpec{}, fmt.Errorf("%s: %s is not a %s setting (%s takes %s)", origin, key, p.Name, p.Name, strings.Join(settingKeys(p), ", "))
-		}
-		return sourceSpec{}, fmt.Errorf("%s: unknown key %s", origin, key)
 	}
 	return newSpec(name, p, origin, func(s fetch.Setting) string { return values[s.Key] },
 		func(s fetch.Setting) string { return s.Key }, rps, conc)

@@ -265,3 +265,32 @@ func TestProvidersDescribeThemselves(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConfigGeneric: the checks that come from the providers'
+// descriptors rather than from config.go.
+func TestParseConfigGeneric(t *testing.T) {
+	for _, tc := range []struct{ name, toml, want string }{
+		{"typo without provider", "[sources.k]\nbase_url='https://a'\nclient_secrt='z'\n", "source k: unknown key client_secrt"},
+		{"nested table", "[sources.k]\nprovider='kinde'\n[sources.k.extra]\nx=1\n", "source k: unknown key extra"},
+		{"setting not a string", "[sources.k]\nprovider='kinde'\nbase_url=1\n", "source k: base_url:"},
+		{"not a table", "[sources]\nk = 1\n", "source k: write it as a table [sources.k]"},
+		{"missing provider", "[sources.k]\nbase_url='https://a'\n", `source k: missing provider: set provider to "kinde", "ory" or "zitadel"`},
+		{"provider's URL rule", "[sources.z]\nprovider='zitadel'\ninstance_url='https://z/management/v1'\npat='p'\n", "source z: instance_url: must have no path"},
+		{"provider case", "[sources.k]\nprovider='Kinde'\nbase_url='https://a.kinde.com/api'\nclient_id='x'\nclient_secret='y'\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseConfig([]byte(tc.toml))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("parseConfig() = %v, want no error", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("parseConfig() = %v, want error containing %q", err, tc.want)
+			}
+		})
+	}
+	// Env-only mode names the variable, not the key.
+	_, err := envConfig(env(map[string]string{"IDSNAP_ZITADEL_INSTANCE_URL": "zitadel.example", "IDSNAP_ZITADEL_PAT": "p"}))
+	if err == nil || !strings.HasPrefix(err.Error(), "source zitadel: IDSNAP_ZITADEL_INSTANCE_URL: not an absolute http(s) URL") {
+		t.Errorf("envConfig(bad URL) = %v", err)
+	}
+}

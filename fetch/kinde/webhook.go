@@ -67,9 +67,12 @@ type VerifierOptions struct {
 // NewVerifier returns the verifier of the webhooks of source, whose Kinde
 // domain is rawBase. c fetches the JWKS.
 func NewVerifier(source, rawBase string, c *fetch.Client, opts VerifierOptions) (*Verifier, error) {
-	base, err := baseURL(rawBase, c)
-	if err != nil {
+	if err := fetch.Require(idsnap.Source{BaseURL: rawBase}, []fetch.Setting{Provider.URLSetting()}); err != nil {
 		return nil, err
+	}
+	base, err := checkBase(rawBase)
+	if err != nil {
+		return nil, fmt.Errorf("base_url: %w", err)
 	}
 	if opts.MaxSkew <= 0 {
 		opts.MaxSkew = DefaultMaxSkew
@@ -86,7 +89,7 @@ func (v *Verifier) JWKSURL() string { return v.base + JWKSPath }
 // Verify checks a webhook body and returns its event. The body must be a
 // compact JWS signed RS256 by a key of the business's JWKS; a kid the
 // cached set lacks refetches it once (keys rotate). Kinde's webhook tokens
-// carry no iss, aud or exp (PROVIDERS: kinde-oss/webhook's test token):
+// carry no iss, aud or exp (docs/providers.md, Kinde: webhooks):
 // the business's signature is what proves them, and the payload's
 // timestamp dates them. A token that has an iss must name this business;
 // one with an aud is an access or ID token of the business, not a webhook.

@@ -106,4 +106,68 @@ CREATE TRIGGER events_no_delete BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 -- upgrade v2 end
 
-PRAGMA user_version = 2;
+-- Views: a stable, documented surface for people who open the file with
+-- sqlite3, Datasette, Grafana or Powerpipe (README.md, "SQL views"). The
+-- tables above may change shape between versions; these views keep their
+-- names and columns, and grow only by new columns at the end. Times are
+-- RFC 3339 text in UTC, as taken_at is stored.
+-- upgrade v3 begin
+-- Every snapshot with its source's name and counts, oldest first by id.
+CREATE VIEW snapshot_counts AS
+SELECT s.id AS snapshot_id, o.name AS source, s.provider, s.taken_at,
+	s.users, s.resources, s.entitlements, s.grants,
+	s.digest, s.chain_digest,
+	s.id = (SELECT max(l.id) FROM snapshots l WHERE l.source_id = s.source_id) AS latest
+FROM snapshots s JOIN sources o ON o.id = s.source_id;
+
+-- Every version of every record, valid from the time of the snapshot that
+-- first saw it until the time of the first snapshot that no longer did
+-- (valid_until NULL while it is current).
+CREATE VIEW record_versions AS
+SELECT o.name AS source,
+	CASE v.kind WHEN 1 THEN 'user' WHEN 2 THEN 'resource' WHEN 3 THEN 'entitlement' WHEN 4 THEN 'grant' END AS kind,
+	v.ext_id AS id, f.taken_at AS valid_from, t.taken_at AS valid_until,
+	v.valid_from AS from_snapshot, v.valid_to AS until_snapshot,
+	v.principal_id, v.resource_id, v.entitlement_id, v.email, v.email_verified,
+	v.username, v.name, v.status, v.type, v.external_id, v.created_at, v.raw
+FROM versions v
+JOIN sources o ON o.id = v.source_id
+JOIN snapshots f ON f.id = v.valid_from
+LEFT JOIN snapshots t ON t.id = v.valid_to;
+
+-- The users in each source's latest snapshot, with their latest known
+-- sign-in.
+CREATE VIEW current_users AS
+SELECT o.name AS source, l.id AS snapshot_id, l.taken_at,
+	v.ext_id AS user_id, v.email, v.email_verified, v.username, v.name, v.status, v.type,
+	v.external_id, v.created_at,
+	(SELECT strftime('%Y-%m-%dT%H:%M:%SZ', a.last_sign_in, 'unixepoch') FROM activity a
+		WHERE a.version_id = v.id ORDER BY a.valid_from DESC LIMIT 1) AS last_sign_in
+FROM versions v
+JOIN sources o ON o.id = v.source_id
+JOIN snapshots l ON l.id = (SELECT max(id) FROM snapshots WHERE source_id = v.source_id)
+WHERE v.kind = 1 AND v.valid_to IS NULL;
+
+-- The grants in each source's latest snapshot, joined to the names of
+-- their holder, resource and entitlement as "idsnap access --at latest"
+-- shows them: a holder the snapshot does not list has NULL email, name and
+-- status; an unlisted entitlement is named by its id's last ':' part.
+CREATE VIEW current_grants AS
+SELECT o.name AS source, l.id AS snapshot_id, l.taken_at,
+	g.principal_id, u.email, u.name, u.status,
+	g.resource_id, r.name AS resource_name,
+	g.entitlement_id,
+	CASE WHEN e.id IS NULL
+		THEN substr(g.entitlement_id, length(rtrim(g.entitlement_id, replace(g.entitlement_id, ':', ''))) + 1)
+		ELSE e.name END AS entitlement_name,
+	g.status AS grant_status, g.ext_id AS grant_id
+FROM versions g
+JOIN sources o ON o.id = g.source_id
+JOIN snapshots l ON l.id = (SELECT max(id) FROM snapshots WHERE source_id = g.source_id)
+LEFT JOIN versions u ON u.source_id = g.source_id AND u.kind = 1 AND u.ext_id = g.principal_id AND u.valid_to IS NULL
+LEFT JOIN versions r ON r.source_id = g.source_id AND r.kind = 2 AND r.ext_id = g.resource_id AND r.valid_to IS NULL
+LEFT JOIN versions e ON e.source_id = g.source_id AND e.kind = 3 AND e.ext_id = g.entitlement_id AND e.valid_to IS NULL
+WHERE g.kind = 4 AND g.valid_to IS NULL;
+-- upgrade v3 end
+
+PRAGMA user_version = 3;

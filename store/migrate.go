@@ -22,6 +22,8 @@ const appID int32 = 0x1D5A9C07
 var upgrades = []string{
 	// v1 to v2: webhook events (idsnap listen).
 	schemaPart(idsnap.Schema, "v2"),
+	// v2 to v3: the documented views (README.md, "SQL views").
+	schemaPart(idsnap.Schema, "v3"),
 }
 
 // schemaPart is the part of schema.sql between "-- upgrade vN begin" and

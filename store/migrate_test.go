@@ -47,29 +47,37 @@ func migrateWith(t *testing.T, path, schema string, ups []string) (*DB, error) {
 	return d, d.migrate(context.Background(), schema, ups)
 }
 
-// TestUpgradeMatchesFresh: the oldest frozen schema, upgraded by every
-// entry of upgrades, equals a fresh file from schema.sql.
+// TestUpgradeMatchesFresh: each frozen schema, upgraded by the entries of
+// upgrades from its version on, equals a fresh file from schema.sql.
 func TestUpgradeMatchesFresh(t *testing.T) {
-	v1, err := os.ReadFile("testdata/schema-v1.sql")
-	if err != nil {
-		t.Fatal(err)
+	frozen, err := filepath.Glob("testdata/schema-v*.sql")
+	if err != nil || len(frozen) == 0 {
+		t.Fatalf("no frozen schemas in testdata: %v", err)
 	}
-	dir := t.TempDir()
-	old, err := migrateWith(t, filepath.Join(dir, "old.db"), string(v1), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old.sql.Close()
-	upgraded, err := migrateWith(t, filepath.Join(dir, "old.db"), idsnap.Schema, upgrades)
-	if err != nil {
-		t.Fatalf("upgrade from v1: %v", err)
-	}
-	fresh, err := migrateWith(t, filepath.Join(dir, "fresh.db"), idsnap.Schema, upgrades)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := dumpSchema(t, upgraded), dumpSchema(t, fresh); got != want {
-		t.Errorf("v1 upgraded:\n%s\nfresh:\n%s", got, want)
+	for _, path := range frozen {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			old, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			o, err := migrateWith(t, filepath.Join(dir, "old.db"), string(old), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.sql.Close()
+			upgraded, err := migrateWith(t, filepath.Join(dir, "old.db"), idsnap.Schema, upgrades)
+			if err != nil {
+				t.Fatalf("upgrade from v%d: %v", schemaVersion(string(old)), err)
+			}
+			fresh, err := migrateWith(t, filepath.Join(dir, "fresh.db"), idsnap.Schema, upgrades)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := dumpSchema(t, upgraded), dumpSchema(t, fresh); got != want {
+				t.Errorf("v%d upgraded:\n%s\nfresh:\n%s", schemaVersion(string(old)), got, want)
+			}
+		})
 	}
 	if got, want := len(upgrades)+1, schemaVersion(idsnap.Schema); got != want {
 		t.Errorf("1 + len(upgrades) = %d, want schema.sql's version %d", got, want)

@@ -162,7 +162,7 @@ func TestOpenRefuses(t *testing.T) {
 			}
 			mustExec(t, db.sql, "PRAGMA user_version = 99")
 			db.Close()
-		}, "was written by a newer idsnap (schema v99, this build knows v2); upgrade idsnap"},
+		}, "was written by a newer idsnap (schema v99, this build knows v3); upgrade idsnap"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

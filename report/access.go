@@ -203,7 +203,7 @@ func NewAccessWriter(w io.Writer, f Format, at []Point, skipped []Skipped, loc *
 }
 
 func (aw *AccessWriter) line(l string) error {
-	l = SafeText(l)
+	l = fitLine(SafeText(l), lineWidth(aw.w, aw.f))
 	if aw.f == FormatMarkdown {
 		l = "- " + l
 	}
@@ -304,7 +304,7 @@ func (aw *AccessWriter) Close() error {
 	if _, err := fmt.Fprintln(aw.w); err != nil {
 		return err
 	}
-	t := Table{Header: []string{"SOURCE", "PRINCIPAL", "NAME", "STATUS", "RESOURCE", "ENTITLEMENT"}, Rows: aw.rows}
+	t := Table{Header: []string{"SOURCE", "PRINCIPAL", "NAME", "STATUS", "RESOURCE", "ENTITLEMENT"}, Rows: aw.rows, Shrink: []string{"NAME", "RESOURCE", "ENTITLEMENT", "PRINCIPAL"}}
 	if aw.f == FormatMarkdown {
 		t.Header = []string{"Source", "Principal", "Name", "Status", "Resource", "Entitlement"}
 	}

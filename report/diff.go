@@ -302,7 +302,7 @@ func plural(n int, noun string) string {
 
 func (d *Diff) renderText(w io.Writer, f Format) error {
 	for _, l := range d.summary() {
-		l = SafeText(l)
+		l = fitLine(SafeText(l), lineWidth(w, f))
 		if f == FormatMarkdown {
 			l = "- " + l
 		}
@@ -316,7 +316,7 @@ func (d *Diff) renderText(w io.Writer, f Format) error {
 	if _, err := fmt.Fprintln(w); err != nil {
 		return err
 	}
-	t := Table{Header: []string{"SOURCE", "CHANGE", "KIND", "ID", "NAME", "DETAIL"}}
+	t := Table{Header: []string{"SOURCE", "CHANGE", "KIND", "ID", "NAME", "DETAIL"}, Shrink: []string{"DETAIL", "NAME", "ID"}}
 	if f == FormatMarkdown {
 		t.Header = []string{"Source", "Change", "Kind", "ID", "Name", "Detail"}
 	}

@@ -91,7 +91,7 @@ func RenderHistory(w io.Writer, f Format, h *History) error {
 		lines = append(lines, fmt.Sprintf("%s: %s %s (%s)", a.Source, a.ID, person(a.Name, a.Email), a.Status))
 	}
 	for _, l := range lines {
-		l = SafeText(l)
+		l = fitLine(SafeText(l), lineWidth(w, f))
 		if f == FormatMarkdown {
 			l = "- " + l
 		}
@@ -105,7 +105,7 @@ func RenderHistory(w io.Writer, f Format, h *History) error {
 	if _, err := fmt.Fprintln(w); err != nil {
 		return err
 	}
-	t := Table{Header: []string{"TAKEN AT", "SNAPSHOT", "SOURCE", "CHANGE", "KIND", "ID", "DETAIL"}}
+	t := Table{Header: []string{"TAKEN AT", "SNAPSHOT", "SOURCE", "CHANGE", "KIND", "ID", "DETAIL"}, Shrink: []string{"DETAIL", "ID", "TAKEN AT", "SOURCE"}}
 	if f == FormatMarkdown {
 		t.Header = []string{"Taken at", "Snapshot", "Source", "Change", "Kind", "ID", "Detail"}
 	}

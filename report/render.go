@@ -45,6 +45,11 @@ func ParseFormat(s string) (Format, error) {
 type Table struct {
 	Header []string
 	Rows   [][]string
+	// Shrink names the columns (by header, any case) that may be shortened
+	// with "…", in the order they are, when a terminal is too narrow for
+	// the table (Terminal). A column a user must read whole to act on is
+	// never listed.
+	Shrink []string
 }
 
 // RenderTable writes t as table, csv or markdown. Cells are made safe for
@@ -60,9 +65,25 @@ func RenderTable(w io.Writer, f Format, t Table) error {
 			return strings.ReplaceAll(SafeText(s), "|", `\|`)
 		})
 	case FormatTable, "":
+		if width := widthOf(w); width > 0 {
+			t = fitTable(cleanTable(t, SafeText), width)
+			return writeTW(w, t, tablewriter.WithRenderer(renderer.NewBlueprint()), func(s string) string { return s })
+		}
 		return writeTW(w, t, tablewriter.WithRenderer(renderer.NewBlueprint()), SafeText)
 	}
 	return fmt.Errorf("format %s is not tabular", f)
+}
+
+func cleanTable(t Table, clean func(string) string) Table {
+	out := Table{Header: t.Header, Shrink: t.Shrink, Rows: make([][]string, len(t.Rows))}
+	for r, row := range t.Rows {
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = clean(c)
+		}
+		out.Rows[r] = cells
+	}
+	return out
 }
 
 func writeTW(w io.Writer, t Table, r tablewriter.Option, clean func(string) string) error {

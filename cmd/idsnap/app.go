@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v3"
+
+	"github.com/idsnap/idsnap/report"
 )
 
 // app holds what every command shares: the streams, the environment and the
@@ -18,17 +20,24 @@ type app struct {
 	getenv         func(string) string
 	now            func() time.Time
 	// stdoutTTY and stderrTTY say whether the streams are terminals; they
-	// decide progress output and colour, never the content of a format.
+	// decide progress output, colour and, for the table format only, the
+	// width tables are fitted to (stdout is then a report.Terminal).
 	stdoutTTY, stderrTTY bool
 	log                  *slog.Logger
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *app {
-	return &app{
+	a := &app{
 		stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now,
 		stdoutTTY: isTerminal(stdout), stderrTTY: isTerminal(stderr),
 		log: slog.New(slog.DiscardHandler),
 	}
+	if a.stdoutTTY {
+		if cols := terminalWidth(stdout, getenv); cols > 0 {
+			a.stdout = report.Terminal{Writer: stdout, Cols: cols}
+		}
+	}
+	return a
 }
 
 // command builds the command tree. Each subcommand lives in its own file.

@@ -74,7 +74,7 @@ func (a *app) doctor(ctx context.Context, cmd *cli.Command) error {
 		}
 		err = report.RenderJSON(a.stdout, all)
 	} else {
-		t := report.Table{Header: []string{"source", "check", "ok", "detail", "fix"}}
+		t := report.Table{Header: []string{"source", "check", "ok", "detail", "fix"}, Shrink: []string{"detail"}}
 		for _, c := range all {
 			ok := "ok"
 			if !c.OK {

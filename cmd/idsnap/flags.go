@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/urfave/cli/v3"
+	"golang.org/x/term"
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
@@ -124,6 +126,21 @@ func versionString() string {
 		return idsnap.Version
 	}
 	return idsnap.Version + " (" + idsnap.Commit + ")"
+}
+
+// terminalWidth is the width of the terminal w: $COLUMNS when it is a
+// positive number (the user's say, and what a test injects), else the
+// terminal's own size; 0 when neither is known.
+func terminalWidth(w any, getenv func(string) string) int {
+	if n, err := strconv.Atoi(getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if f, ok := w.(*os.File); ok && f != nil {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+			return cols
+		}
+	}
+	return 0
 }
 
 // isTerminal says whether w is a terminal. Anything that is not an

@@ -524,14 +524,14 @@ func Render(w io.Writer, f report.Format, r *Result) error {
 		a := r.At[src]
 		at.Rows = append(at.Rows, []string{src, strconv.FormatInt(a.Snapshot.ID, 10), a.Snapshot.TakenAt.UTC().Format(time.RFC3339)})
 	}
-	rules := report.Table{Header: []string{"RULE", "VERSION", "PARAMS", "POPULATION", "FAIL", "PASS", "UNKNOWN"}}
+	rules := report.Table{Header: []string{"RULE", "VERSION", "PARAMS", "POPULATION", "FAIL", "PASS", "UNKNOWN"}, Shrink: []string{"PARAMS"}}
 	for _, s := range r.Rules {
 		rules.Rows = append(rules.Rows, []string{
 			s.ID, strconv.Itoa(s.Version), paramsText(s.Params),
 			thousands(s.Population), thousands(s.Fail), thousands(s.Pass), thousands(s.Unknown),
 		})
 	}
-	found := report.Table{Header: []string{"RULE", "OUTCOME", "SOURCE", "PRINCIPAL", "EMAIL", "NAME", "DETAIL"}}
+	found := report.Table{Header: []string{"RULE", "OUTCOME", "SOURCE", "PRINCIPAL", "EMAIL", "NAME", "DETAIL"}, Shrink: []string{"DETAIL", "NAME", "EMAIL"}}
 	found.Rows = make([][]string, 0, len(r.found))
 	for x := range r.Findings() {
 		found.Rows = append(found.Rows, row(x))

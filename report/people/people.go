@@ -464,7 +464,7 @@ func Render(w io.Writer, f report.Format, r *Result) error {
 	if f == report.FormatJSON {
 		return report.RenderJSON(w, r)
 	}
-	t := report.Table{Header: []string{"PERSON", "SOURCE", "ID", "EMAIL", "STATUS", "MATCHED BY"}}
+	t := report.Table{Header: []string{"PERSON", "SOURCE", "ID", "EMAIL", "STATUS", "MATCHED BY"}, Shrink: []string{"MATCHED BY", "EMAIL"}}
 	for _, p := range r.People {
 		for _, a := range p.Accounts {
 			t.Rows = append(t.Rows, []string{p.ID, a.Source, a.ID, a.Email, string(a.Status), strings.Join(p.MatchedBy, ", ")})

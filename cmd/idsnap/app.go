@@ -63,6 +63,7 @@ func (a *app) command() *cli.Command {
 			a.keygenCommand(),
 			a.findingsCommand(),
 			a.peopleCommand(),
+			a.reportCommand(),
 			a.doctorCommand(),
 			a.listenCommand(),
 			a.eventsCommand(),

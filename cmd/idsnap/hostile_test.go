@@ -13,21 +13,9 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch/kinde/kindetest"
+	"github.com/idsnap/idsnap/internal/hostile"
 	"github.com/idsnap/idsnap/store"
 )
-
-// hostile are names an attacker who can edit their own profile may set.
-// JSON cannot carry invalid UTF-8: the fake (like any JSON API) sends it as
-// U+FFFD, so idsnap stores and shows U+FFFD; stored is what arrives.
-var hostile = []struct{ first, last, email, stored string }{
-	{"Eve\x1b[31mRED\x1b[0m\x07", "\r\nInjected: line", "eve@example.com", ""},
-	{"Mallory\u202egnp.exe", "\u2066x\u2069\u200b", "mallory@example.com", ""},
-	{strings.Repeat("A", 10000), strings.Repeat("é", 2000), "long@example.com", ""},
-	{`=HYPERLINK("http://evil.example","x")`, "+1+1", "=cmd|' /C calc'!A0@example.com", ""},
-	{"-2+3", "@SUM(A1)", "@evil@example.com", ""},
-	{"bad\xff\xfe", "name\xc3", "badutf8@example.com", "bad\uFFFD\uFFFD name\uFFFD"},
-	{"Null\x00Byte", "Tab\tTab", "nul\x00@example.com", ""},
-}
 
 func TestHostileData(t *testing.T) {
 	tenant := kindetest.Generate(81, 20, 2)
@@ -42,15 +30,15 @@ func TestHostileData(t *testing.T) {
 	}
 	org := tenant.OrgCodes()[0]
 	want := map[string]string{} // id → name as stored
-	for i, h := range hostile {
+	for i, h := range hostile.People {
 		id := fmt.Sprintf("kp_%032x", 0xbad0+i)
-		tenant.AddUser(kindetest.User{ID: id, Email: h.email, FirstName: h.first, LastName: h.last, CreatedOn: kindetest.Epoch})
+		tenant.AddUser(kindetest.User{ID: id, Email: h.Email, FirstName: h.First, LastName: h.Last, CreatedOn: kindetest.Epoch})
 		if err := tenant.AddMember(org, id, "admin"); err != nil {
 			t.Fatal(err)
 		}
-		want[id] = h.first + " " + h.last
-		if h.stored != "" {
-			want[id] = h.stored
+		want[id] = h.First + " " + h.Last
+		if h.Stored != "" {
+			want[id] = h.Stored
 		}
 	}
 	if r := runIn(nil, dir, cfg, "pull"); r.code != 0 {
@@ -74,8 +62,8 @@ func TestHostileData(t *testing.T) {
 			}
 			return nil
 		})
-		if found != len(hostile) {
-			t.Errorf("found %d hostile users in the state, want %d", found, len(hostile))
+		if found != len(hostile.People) {
+			t.Errorf("found %d hostile users in the state, want %d", found, len(hostile.People))
 		}
 	})
 
@@ -103,6 +91,14 @@ func TestHostileData(t *testing.T) {
 		t.Fatal(err)
 	}
 	outputs["access-review csv"] = string(b)
+	page := filepath.Join(dir, "report.html")
+	if r := runIn(nil, dir, cfg, "report", "--since", "2000-01-01", "--out", page); r.code != 0 {
+		t.Fatalf("report: %s", r.stderr)
+	}
+	if b, err = os.ReadFile(page); err != nil {
+		t.Fatal(err)
+	}
+	outputs["report html"] = string(b)
 
 	for name, out := range outputs {
 		t.Run(name, func(t *testing.T) {
@@ -113,6 +109,20 @@ func TestHostileData(t *testing.T) {
 				t.Error("output is not valid UTF-8")
 			}
 			switch {
+			case strings.HasSuffix(name, "html"):
+				// Text, never markup: the template's three scripts and no
+				// element a name could have made.
+				if n := strings.Count(out, "<script"); n != 3 {
+					t.Errorf("%d <script elements, want the template's 3", n)
+				}
+				for _, bad := range []string{"<img", "\x1b", "\u202e", "\x00"} {
+					if strings.Contains(out, bad) {
+						t.Errorf("output carries %q raw", bad)
+					}
+				}
+				if !strings.Contains(out, "&lt;script&gt;alert(") {
+					t.Error("the <script> name is not in the report as text")
+				}
 			case strings.HasSuffix(name, "json"):
 				var v any
 				if err := json.Unmarshal([]byte(out), &v); err != nil {

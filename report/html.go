@@ -35,27 +35,44 @@ var (
 var htmlTmpl = template.Must(template.New("report").Parse(reportTmpl))
 
 // HTMLReport is what the HTML report shows over a period. cmd reads it
-// from the store; RenderHTML only draws it.
+// from the store (evidence.Period, findings.Run); RenderHTML only draws it.
 type HTMLReport struct {
-	Since, Until time.Time // the period asked for
+	Since, Until time.Time // the period
 	Generated    time.Time
 	Version      string // idsnap's
 	Sources      []HTMLSource
 	// Findings are the rules run over each source's last snapshot of the
 	// period; nil leaves the section out.
-	Findings *FindingsResult
+	Findings *HTMLFindings
 }
 
 // HTMLSource is one source over the period.
 type HTMLSource struct {
-	Name string
-	// Snapshots are every snapshot of the period, oldest first. The first
-	// may be the baseline, the latest taken before Since, that the first
-	// changes are counted from.
+	Name, Provider string
+	// Snapshots are every snapshot of the period, oldest first: the
+	// baseline (its snapshot at the period's start) and each after it.
 	Snapshots []idsnap.Snapshot
 	// Changes are those between consecutive snapshots, each with the
 	// SnapshotID of the snapshot that first showed it.
 	Changes []idsnap.Change
+}
+
+// HTMLFindings are the findings of the period's end: each rule with its
+// population and outcomes, then every FAIL and UNKNOWN.
+type HTMLFindings struct {
+	Rules    []HTMLRule
+	Findings []HTMLFinding
+}
+
+// HTMLRule is one rule's summary.
+type HTMLRule struct {
+	ID, Params                               string
+	Version, Population, Fail, Pass, Unknown int
+}
+
+// HTMLFinding is one FAIL or UNKNOWN outcome.
+type HTMLFinding struct {
+	Rule, Outcome, Source, Principal, Email, Name, Detail string
 }
 
 type htmlView struct {
@@ -63,8 +80,8 @@ type htmlView struct {
 	Sources                    []htmlSource
 	Changes                    []htmlChange
 	HasFindings                bool
-	Rules                      []htmlRule
-	Findings                   []htmlFinding
+	Rules                      []HTMLRule
+	Findings                   []HTMLFinding
 	Snapshots                  []htmlSnapshot
 	Data                       []htmlChart // read by report.js to draw the charts
 	UplotJS, ReportJS          template.JS
@@ -82,13 +99,6 @@ type htmlChange struct {
 	Time, Day, Source, Change, Kind, ID, Name, Detail string
 	Snapshot                                          int64
 }
-
-type htmlRule struct {
-	ID, Params                           string
-	Version, Population, Fail, Pass, Unk int
-}
-
-type htmlFinding struct{ Rule, Outcome, Source, Principal, Email, Name, Detail string }
 
 type htmlSnapshot struct {
 	ID                                       int64
@@ -126,23 +136,24 @@ func RenderHTML(w io.Writer, r HTMLReport) error {
 	sources := slices.Clone(r.Sources)
 	slices.SortFunc(sources, func(a, b HTMLSource) int { return strings.Compare(a.Name, b.Name) })
 	for _, s := range sources {
-		if len(s.Snapshots) == 0 {
+		snaps := s.Snapshots
+		if len(snaps) == 0 {
 			continue
 		}
-		last := s.Snapshots[len(s.Snapshots)-1]
+		last := snaps[len(snaps)-1]
 		v.Sources = append(v.Sources, htmlSource{
-			Name: safeCell(s.Name), Provider: safeCell(last.Provider), Latest: fmt.Sprintf("#%d, %s", last.ID, last.TakenAt.UTC().Format(time.RFC3339)),
+			Name: Escape(s.Name), Provider: Escape(s.Provider), Latest: fmt.Sprintf("#%d, %s", last.ID, last.TakenAt.UTC().Format(time.RFC3339)),
 			Users: last.Counts[idsnap.KindUser], Grants: last.Counts[idsnap.KindGrant], Changes: len(s.Changes),
 		})
 		taken := map[int64]time.Time{}
 		chart := htmlChart{Source: s.Name}
-		for _, sn := range s.Snapshots {
+		for _, sn := range snaps {
 			taken[sn.ID] = sn.TakenAt
 			chart.T = append(chart.T, sn.TakenAt.Unix())
 			chart.Users = append(chart.Users, sn.Counts[idsnap.KindUser])
 			chart.Grants = append(chart.Grants, sn.Counts[idsnap.KindGrant])
 			v.Snapshots = append(v.Snapshots, htmlSnapshot{
-				ID: sn.ID, Source: safeCell(sn.Source), Provider: safeCell(sn.Provider), TakenAt: sn.TakenAt.UTC().Format(time.RFC3339),
+				ID: sn.ID, Source: Escape(sn.Source), Provider: Escape(sn.Provider), TakenAt: sn.TakenAt.UTC().Format(time.RFC3339),
 				Digest: sn.Digest, Chain: sn.ChainDigest,
 				Users: sn.Counts[idsnap.KindUser], Resources: sn.Counts[idsnap.KindResource],
 				Entitlements: sn.Counts[idsnap.KindEntitlement], Grants: sn.Counts[idsnap.KindGrant],
@@ -176,8 +187,8 @@ func RenderHTML(w io.Writer, r HTMLReport) error {
 			}
 			v.Changes = append(v.Changes, htmlChange{
 				Time: at.Format(time.RFC3339), Day: at.Format(time.DateOnly), Snapshot: c.SnapshotID,
-				Source: safeCell(s.Name), Change: string(c.Type), Kind: string(c.Kind), ID: safeCell(c.ID),
-				Name: safeCell(displayName(c)), Detail: safeCell(detail(Entry{Change: c})),
+				Source: Escape(s.Name), Change: string(c.Type), Kind: string(c.Kind), ID: Escape(c.ID),
+				Name: Escape(displayName(c)), Detail: Escape(detail(Entry{Change: c})),
 			})
 		}
 		// Every day of the period has a bar, zero included, so quiet days show.
@@ -198,13 +209,13 @@ func RenderHTML(w io.Writer, r HTMLReport) error {
 	slices.SortFunc(v.Snapshots, func(a, b htmlSnapshot) int { return int(a.ID - b.ID) })
 	if f := r.Findings; f != nil {
 		v.HasFindings = true
-		for _, s := range f.Rules {
-			v.Rules = append(v.Rules, htmlRule{ID: s.ID, Version: s.Version, Params: safeCell(fndParamsText(s.Params)),
-				Population: s.Population, Fail: s.Fail, Pass: s.Pass, Unk: s.Unknown})
+		for _, x := range f.Rules {
+			x.Params = Escape(x.Params)
+			v.Rules = append(v.Rules, x)
 		}
-		for x := range f.Findings() {
-			v.Findings = append(v.Findings, htmlFinding{Rule: x.Rule, Outcome: string(x.Outcome), Source: safeCell(x.Source),
-				Principal: safeCell(x.Principal.ID), Email: safeCell(x.Principal.Email), Name: safeCell(x.Principal.Name), Detail: safeCell(x.Detail)})
+		for _, x := range f.Findings {
+			v.Findings = append(v.Findings, HTMLFinding{Rule: Escape(x.Rule), Outcome: Escape(x.Outcome), Source: Escape(x.Source),
+				Principal: Escape(x.Principal), Email: Escape(x.Email), Name: Escape(x.Name), Detail: Escape(x.Detail)})
 		}
 	}
 	return htmlTmpl.Execute(w, v)

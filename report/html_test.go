@@ -56,13 +56,23 @@ func htmlFixture(t testing.TB) (HTMLReport, int) {
 		kinde[i].Source = "kinde"
 	}
 	zitadel[0].Source = "zitadel"
+	k1, z4 := snap(1, "kinde", day0, 40, 30), snap(4, "zitadel", day0.Add(26*time.Hour), 10, 4)
 	r := HTMLReport{
 		Since: day0.Add(time.Hour), Until: day0.Add(3 * 24 * time.Hour), Generated: day0.Add(3 * 24 * time.Hour), Version: "test",
 		Sources: []HTMLSource{
-			{Name: "zitadel", Snapshots: []idsnap.Snapshot{snap(4, "zitadel", day0.Add(26*time.Hour), 10, 4), snap(5, "zitadel", day0.Add(50*time.Hour), 11, 4)}, Changes: zitadel},
-			{Name: "kinde", Snapshots: []idsnap.Snapshot{snap(1, "kinde", day0, 40, 30), snap(2, "kinde", day0.Add(24*time.Hour), 48, 38), snap(3, "kinde", day0.Add(48*time.Hour), 47, 37)}, Changes: kinde},
+			{Name: "zitadel", Provider: "zitadel", Snapshots: []idsnap.Snapshot{z4, snap(5, "zitadel", day0.Add(50*time.Hour), 11, 4)}, Changes: zitadel},
+			{Name: "kinde", Provider: "kinde", Snapshots: []idsnap.Snapshot{k1, snap(2, "kinde", day0.Add(24*time.Hour), 48, 38), snap(3, "kinde", day0.Add(48*time.Hour), 47, 37)}, Changes: kinde},
 		},
-		Findings: fndGolden(t),
+		Findings: &HTMLFindings{
+			Rules: []HTMLRule{
+				{ID: "dormant", Version: 1, Params: "days=90", Population: 47, Fail: 1, Pass: 46},
+				{ID: "suspended-with-grants", Version: 1, Population: 2, Fail: 1, Pass: 1},
+			},
+			Findings: []HTMLFinding{
+				{Rule: "dormant", Outcome: "FAIL", Source: "kinde", Principal: "kp_0", Email: hostilenames.People[0].Email, Name: hostilenames.People[7].First, Detail: "last sign-in 120 days ago"},
+				{Rule: "suspended-with-grants", Outcome: "FAIL", Source: "kinde", Principal: "kp_1", Email: "m@example.com", Name: hostilenames.People[1].First, Detail: "holds 1 grant"},
+			},
+		},
 	}
 	return r, len(kinde) + len(zitadel)
 }
@@ -213,7 +223,7 @@ func TestRenderHTMLInBrowser(t *testing.T) {
 	if rows != float64(n) {
 		t.Errorf("changes table has %v rows, want %d", rows, n)
 	}
-	if want := float64(r.Findings.Len()); findingRows != want {
+	if want := float64(len(r.Findings.Findings)); findingRows != want {
 		t.Errorf("findings table has %v rows, want %v", findingRows, want)
 	}
 	if injected != float64(0) {

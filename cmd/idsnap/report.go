@@ -11,6 +11,8 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
+	"github.com/idsnap/idsnap/report/evidence"
+	"github.com/idsnap/idsnap/report/findings"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -63,67 +65,36 @@ func (a *app) report(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer db.Close()
-	names, bySource, err := sourceSnapshots(ctx, db, cmd.StringSlice("source"), "")
+	snaps, err := db.Snapshots(ctx, "")
 	if err != nil {
 		return err
 	}
-	r := report.HTMLReport{Generated: a.now(), Version: versionString()}
-	var ends []report.FindingsInput
-	for _, name := range names {
-		src, end, ok, err := periodOf(ctx, db, name, bySource[name], since, until)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			fmt.Fprintf(a.stderr, "idsnap: skipped %s: no snapshots in the period\n", name)
-			continue
-		}
-		r.Sources = append(r.Sources, src)
-		ends = append(ends, report.FindingsInput{Snapshot: end, Records: func(ctx context.Context, fn func(idsnap.Record) error) error {
-			return db.State(ctx, end.ID, fn)
-		}})
-		first := src.Snapshots[0].TakenAt
-		if r.Since.IsZero() || first.Before(r.Since) {
-			r.Since = first
-		}
-		if end.TakenAt.After(r.Until) {
-			r.Until = end.TakenAt
-		}
-	}
-	if len(r.Sources) == 0 {
-		return fmt.Errorf("no snapshots in the period: pull first (idsnap pull), or give an earlier --since")
-	}
-	if since.Kind == report.WhenTime {
-		r.Since = since.At
-	}
-	if r.Findings, err = report.Findings(ctx, ends, fcfg, pcfg); err != nil {
+	sources, sinceAt, untilAt, err := evidence.Period(ctx, snaps, evidence.ChangesRequest{
+		Since: since, Until: until, Sources: cmd.StringSlice("source"), Location: a.location(cmd),
+	}, dbChanges(db, store.ChangeOptions{}))
+	if err != nil {
 		return err
 	}
+	r := report.HTMLReport{Since: sinceAt, Until: untilAt, Generated: a.now(), Version: versionString()}
+	var ends []report.State
+	for _, sc := range sources {
+		src := report.HTMLSource{Name: sc.Source.Name, Provider: sc.Source.Provider, Changes: sc.Changes}
+		if sc.Baseline == nil {
+			continue // nothing pulled by --until
+		}
+		src.Snapshots = append([]idsnap.Snapshot{*sc.Baseline}, sc.Snapshots...)
+		r.Sources = append(r.Sources, src)
+		ends = append(ends, dbState(db)(src.Snapshots[len(src.Snapshots)-1]))
+	}
+	if len(r.Sources) == 0 {
+		return fmt.Errorf("no source has snapshots in the period: give an earlier --since, or pull first")
+	}
+	res, err := findings.Run(ctx, ends, fcfg, pcfg)
+	if err != nil {
+		return err
+	}
+	r.Findings = res.HTML()
 	return writeFileAtomic(out, func(f *os.File) error { return report.RenderHTML(f, r) })
-}
-
-// periodOf reads one source's snapshots from its snapshot at since to its
-// snapshot at until, and the changes between each and the next.
-func periodOf(ctx context.Context, db *store.DB, name string, snaps []idsnap.Snapshot, since, until report.When) (report.HTMLSource, idsnap.Snapshot, bool, error) {
-	from, ok1 := since.Resolve(snaps)
-	to, ok2 := until.Resolve(snaps)
-	if !ok1 || !ok2 || to.Snapshot.ID < from.Snapshot.ID {
-		return report.HTMLSource{}, idsnap.Snapshot{}, false, nil
-	}
-	src := report.HTMLSource{Name: name}
-	for _, s := range snaps {
-		if s.ID >= from.Snapshot.ID && s.ID <= to.Snapshot.ID {
-			src.Snapshots = append(src.Snapshots, s)
-		}
-	}
-	for i := 1; i < len(src.Snapshots); i++ {
-		cs, err := db.Changes(ctx, src.Snapshots[i-1].ID, src.Snapshots[i].ID, store.ChangeOptions{})
-		if err != nil {
-			return src, to.Snapshot, false, fmt.Errorf("%s: changes #%d → #%d: %w", name, src.Snapshots[i-1].ID, src.Snapshots[i].ID, err)
-		}
-		src.Changes = append(src.Changes, cs...)
-	}
-	return src, to.Snapshot, true, nil
 }
 
 // writeFileAtomic writes path through a temporary file beside it (0600,

@@ -45,7 +45,7 @@ func TestReportCommand(t *testing.T) {
 		{[]string{"report", "--out", out}, `"since" not set`},
 		{[]string{"report", "--since", "7d", "--out", filepath.Join(t.TempDir(), "r.pdf")}, "name an .html file"},
 		{[]string{"report", "--since", "soon", "--out", out}, "--since"},
-		{[]string{"report", "--since", "2000-01-01", "--until", "2000-01-02", "--source", "nope", "--out", out}, "no snapshots in the period"},
+		{[]string{"report", "--since", "2000-01-01", "--until", "2000-01-02", "--source", "nope", "--out", out}, "source nope has no snapshots"},
 	} {
 		code, _, errOut := reportRun(t, db, tt.args...)
 		if code == 0 || !strings.Contains(errOut, tt.want) {

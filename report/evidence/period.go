@@ -98,37 +98,13 @@ func ExportChanges(ctx context.Context, out string, snaps []idsnap.Snapshot, req
 	if req.ExpectedInterval <= 0 {
 		return nil, fmt.Errorf("--expected-interval must be more than zero")
 	}
-	snaps = slices.Clone(snaps)
-	slices.SortFunc(snaps, func(a, b idsnap.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
-	spans, skipped, err := report.ResolveSpan(snaps, req.Since, req.Until, report.Scope{Sources: req.Sources, Policy: report.Strict, Location: req.Location})
+	sources, sinceAt, untilAt, err := Period(ctx, snaps, req, changes)
 	if err != nil {
 		return nil, err
-	}
-	// The period's bounds as times, for coverage: a snapshot WHEN stands
-	// for the time that snapshot was taken.
-	sinceAt, untilAt := req.Since.At, req.Until.At
-	var sources []SourceChanges
-	for _, sp := range spans {
-		if req.Since.Kind != report.WhenTime {
-			sinceAt = sp.From.Snapshot.TakenAt
-		}
-		if req.Until.Kind != report.WhenTime {
-			untilAt = sp.To.Snapshot.TakenAt
-		}
-		sc, err := walk(ctx, snaps, sp, changes)
-		if err != nil {
-			return nil, err
-		}
-		sources = append(sources, sc)
-	}
-	for _, s := range skipped {
-		// Nothing pulled by Until: coverage shows the source empty.
-		sources = append(sources, SourceChanges{Source: sourceInfo(lastOf(snaps, s.Source))})
 	}
 	if len(sources) == 0 {
 		return nil, fmt.Errorf("no source has snapshots in the period: nothing to export")
 	}
-	slices.SortFunc(sources, func(a, b SourceChanges) int { return strings.Compare(a.Source.Name, b.Source.Name) })
 	names := make([]string, len(sources))
 	for i, s := range sources {
 		names[i] = s.Source.Name
@@ -147,6 +123,40 @@ func ExportChanges(ctx context.Context, out string, snaps []idsnap.Snapshot, req
 	meta := req.Meta
 	meta.Parameters = params
 	return WriteChanges(out, ChangesOptions{Sources: sources, Since: sinceAt, Until: untilAt, ExpectedInterval: req.ExpectedInterval, Meta: meta})
+}
+
+// Period resolves req's period in every source of snaps and reads, per
+// source by name, its snapshots and the changes between each consecutive
+// pair; a source with no snapshot by Until comes with none. sinceAt and
+// untilAt are the period's bounds as times: a snapshot WHEN stands for the
+// time that snapshot was taken. The HTML report reads it too.
+func Period(ctx context.Context, snaps []idsnap.Snapshot, req ChangesRequest, changes report.ChangesFunc) (sources []SourceChanges, sinceAt, untilAt time.Time, err error) {
+	snaps = slices.Clone(snaps)
+	slices.SortFunc(snaps, func(a, b idsnap.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
+	spans, skipped, err := report.ResolveSpan(snaps, req.Since, req.Until, report.Scope{Sources: req.Sources, Policy: report.Strict, Location: req.Location})
+	if err != nil {
+		return nil, sinceAt, untilAt, err
+	}
+	sinceAt, untilAt = req.Since.At, req.Until.At
+	for _, sp := range spans {
+		if req.Since.Kind != report.WhenTime {
+			sinceAt = sp.From.Snapshot.TakenAt
+		}
+		if req.Until.Kind != report.WhenTime {
+			untilAt = sp.To.Snapshot.TakenAt
+		}
+		sc, err := walk(ctx, snaps, sp, changes)
+		if err != nil {
+			return nil, sinceAt, untilAt, err
+		}
+		sources = append(sources, sc)
+	}
+	for _, s := range skipped {
+		// Nothing pulled by Until: coverage shows the source empty.
+		sources = append(sources, SourceChanges{Source: sourceInfo(lastOf(snaps, s.Source))})
+	}
+	slices.SortFunc(sources, func(a, b SourceChanges) int { return strings.Compare(a.Source.Name, b.Source.Name) })
+	return sources, sinceAt, untilAt, nil
 }
 
 // walk reads a source's changes between each consecutive pair of its

@@ -661,3 +661,17 @@ func thousands(n int) string {
 	}
 	return b.String()
 }
+
+// HTML is r as the HTML report shows it.
+func (r *Result) HTML() *report.HTMLFindings {
+	h := &report.HTMLFindings{}
+	for _, s := range r.Rules {
+		h.Rules = append(h.Rules, report.HTMLRule{ID: s.ID, Version: s.Version, Params: paramsText(s.Params),
+			Population: s.Population, Fail: s.Fail, Pass: s.Pass, Unknown: s.Unknown})
+	}
+	for x := range r.Findings() {
+		h.Findings = append(h.Findings, report.HTMLFinding{Rule: x.Rule, Outcome: string(x.Outcome), Source: x.Source,
+			Principal: x.Principal.ID, Email: x.Principal.Email, Name: x.Principal.Name, Detail: x.Detail})
+	}
+	return h
+}

@@ -220,3 +220,6 @@ func RenderHTML(w io.Writer, r HTMLReport) error {
 	}
 	return htmlTmpl.Execute(w, v)
 }
+
+// HTMLFile is the HTML report's name in an evidence folder.
+const HTMLFile = "report.html"

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v3"
 
@@ -56,9 +58,8 @@ func (a *app) report(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	fcfg, pcfg, err := a.ruleConfigs(cmd)
-	if err != nil {
-		return err
+	if _, _, err := a.ruleConfigs(cmd); err != nil {
+		return err // a bad config stops the command before any work
 	}
 	db, err := a.openDB(ctx, cmd)
 	if err != nil {
@@ -75,26 +76,40 @@ func (a *app) report(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	r := report.HTMLReport{Since: sinceAt, Until: untilAt, Generated: a.now(), Version: versionString()}
+	r, err := a.htmlReport(ctx, cmd, db, sources, sinceAt, untilAt)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(out, func(f *os.File) error { return report.RenderHTML(f, r) })
+}
+
+// htmlReport is the HTML report of a period evidence.Period read, with the
+// findings at each source's last snapshot in it.
+func (a *app) htmlReport(ctx context.Context, cmd *cli.Command, db *store.DB, sources []evidence.SourceChanges, since, until time.Time) (report.HTMLReport, error) {
+	r := report.HTMLReport{Since: since, Until: until, Generated: a.now(), Version: versionString()}
 	var ends []report.State
 	for _, sc := range sources {
-		src := report.HTMLSource{Name: sc.Source.Name, Provider: sc.Source.Provider, Changes: sc.Changes}
 		if sc.Baseline == nil {
 			continue // nothing pulled by --until
 		}
+		src := report.HTMLSource{Name: sc.Source.Name, Provider: sc.Source.Provider, Changes: sc.Changes}
 		src.Snapshots = append([]idsnap.Snapshot{*sc.Baseline}, sc.Snapshots...)
 		r.Sources = append(r.Sources, src)
 		ends = append(ends, dbState(db)(src.Snapshots[len(src.Snapshots)-1]))
 	}
 	if len(r.Sources) == 0 {
-		return fmt.Errorf("no source has snapshots in the period: give an earlier --since, or pull first")
+		return r, fmt.Errorf("no source has snapshots in the period: give an earlier --since, or pull first")
+	}
+	fcfg, pcfg, err := a.ruleConfigs(cmd)
+	if err != nil {
+		return r, err
 	}
 	res, err := findings.Run(ctx, ends, fcfg, pcfg)
 	if err != nil {
-		return err
+		return r, err
 	}
 	r.Findings = res.HTML()
-	return writeFileAtomic(out, func(f *os.File) error { return report.RenderHTML(f, r) })
+	return r, nil
 }
 
 // writeFileAtomic writes path through a temporary file beside it (0600,
@@ -124,4 +139,19 @@ func writeFileAtomic(path string, write func(*os.File) error) (err error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// attachHTML makes export changes --html carry the period's HTML report;
+// nil without --html.
+func (a *app) attachHTML(cmd *cli.Command, db *store.DB) func(context.Context, []evidence.SourceChanges, time.Time, time.Time) ([]evidence.File, error) {
+	if !cmd.Bool("html") {
+		return nil
+	}
+	return func(ctx context.Context, sources []evidence.SourceChanges, since, until time.Time) ([]evidence.File, error) {
+		r, err := a.htmlReport(ctx, cmd, db, sources, since, until)
+		if err != nil {
+			return nil, err
+		}
+		return []evidence.File{{Name: report.HTMLFile, Write: func(w io.Writer) error { return report.RenderHTML(w, r) }}}, nil
+	}
 }

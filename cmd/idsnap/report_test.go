@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idsnap/idsnap/report"
 )
 
 func TestReportCommand(t *testing.T) {
@@ -51,5 +53,40 @@ func TestReportCommand(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, stderr %q; want an error naming %q", tt.args, code, errOut, tt.want)
 		}
+	}
+}
+
+// TestExportChangesHTML: --html puts the period's report in the evidence
+// folder, listed in the manifest, so verify and a signature cover it.
+func TestExportChangesHTML(t *testing.T) {
+	dbPath := evHistory(t)
+	out := filepath.Join(t.TempDir(), "changes")
+	if r := runIDSnap(t, nil, "--db", dbPath, "export", "changes", "--since", "2000-01-01", "--html", "--out", out); r.code != 0 {
+		t.Fatalf("export changes --html: exit %d: %s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, report.HTMLFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `id="changes-table"`) || !strings.Contains(string(b), "kinde-prod") {
+		t.Error("report.html is not the period's report")
+	}
+	listed := false
+	for _, f := range evManifest(t, out).Files {
+		listed = listed || f.Name == report.HTMLFile
+	}
+	if !listed {
+		t.Error("the manifest does not list report.html")
+	}
+	if r := runIDSnap(t, nil, "--db", dbPath, "verify", out); r.code != 0 {
+		t.Errorf("verify: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	// Without --html the folder is as before.
+	plain := filepath.Join(t.TempDir(), "plain")
+	if r := runIDSnap(t, nil, "--db", dbPath, "export", "changes", "--since", "2000-01-01", "--out", plain); r.code != 0 {
+		t.Fatalf("export changes: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(plain, report.HTMLFile)); err == nil {
+		t.Error("report.html written without --html")
 	}
 }

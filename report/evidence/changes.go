@@ -61,7 +61,16 @@ type ChangesOptions struct {
 	// ExpectedInterval is the longest normal time between two pulls of a
 	// source; longer gaps get a coverage row. Zero: DefaultExpectedInterval.
 	ExpectedInterval time.Duration
+	// Files are more files of the export, after the CSVs: the HTML report.
+	Files []File
 	Meta
+}
+
+// File is a file an export carries besides its CSVs, listed in the
+// manifest like them.
+type File struct {
+	Name  string
+	Write func(io.Writer) error
 }
 
 // ChangesRows flattens the changes of every source into changes.csv rows,
@@ -243,6 +252,11 @@ func exportChanges(f *folder, out string, rows, cov [][]string, opts ChangesOpti
 			return c.close()
 		})
 		if err != nil {
+			return nil, err
+		}
+	}
+	for _, file := range opts.Files {
+		if err := f.add(file.Name, func(w io.Writer) (int, error) { return -1, file.Write(w) }); err != nil {
 			return nil, err
 		}
 	}

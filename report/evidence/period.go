@@ -87,6 +87,9 @@ type ChangesRequest struct {
 	Location *time.Location
 	// ExpectedInterval is the longest normal time between two pulls.
 	ExpectedInterval time.Duration
+	// Attach, when set, makes more files of the export from the period
+	// read: the HTML report.
+	Attach func(ctx context.Context, sources []SourceChanges, since, until time.Time) ([]File, error)
 	Meta
 }
 
@@ -122,7 +125,13 @@ func ExportChanges(ctx context.Context, out string, snaps []idsnap.Snapshot, req
 	}
 	meta := req.Meta
 	meta.Parameters = params
-	return WriteChanges(out, ChangesOptions{Sources: sources, Since: sinceAt, Until: untilAt, ExpectedInterval: req.ExpectedInterval, Meta: meta})
+	var files []File
+	if req.Attach != nil {
+		if files, err = req.Attach(ctx, sources, sinceAt, untilAt); err != nil {
+			return nil, err
+		}
+	}
+	return WriteChanges(out, ChangesOptions{Sources: sources, Since: sinceAt, Until: untilAt, ExpectedInterval: req.ExpectedInterval, Files: files, Meta: meta})
 }
 
 // Period resolves req's period in every source of snaps and reads, per

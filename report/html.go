@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -96,8 +97,8 @@ type htmlSource struct {
 }
 
 type htmlChange struct {
-	Time, Day, Source, Change, Kind, ID, Name, Detail string
-	Snapshot                                          int64
+	Time, Source, Change, Kind, ID, Name, Detail string
+	Snapshot                                     int64
 }
 
 type htmlSnapshot struct {
@@ -162,10 +163,7 @@ func RenderHTML(w io.Writer, r HTMLReport) error {
 		perDay := map[int64]*[4]int{}
 		changes := slices.Clone(s.Changes)
 		slices.SortStableFunc(changes, func(a, b idsnap.Change) int {
-			if a.SnapshotID != b.SnapshotID {
-				return int(a.SnapshotID - b.SnapshotID)
-			}
-			return compareChanges(a, b)
+			return cmp.Or(cmp.Compare(a.SnapshotID, b.SnapshotID), compareChanges(a, b))
 		})
 		for _, c := range changes {
 			at := taken[c.SnapshotID].UTC()
@@ -186,7 +184,7 @@ func RenderHTML(w io.Writer, r HTMLReport) error {
 				n[3]++
 			}
 			v.Changes = append(v.Changes, htmlChange{
-				Time: at.Format(time.RFC3339), Day: at.Format(time.DateOnly), Snapshot: c.SnapshotID,
+				Time: at.Format(time.RFC3339), Snapshot: c.SnapshotID,
 				Source: Escape(s.Name), Change: string(c.Type), Kind: string(c.Kind), ID: Escape(c.ID),
 				Name: Escape(displayName(c)), Detail: Escape(detail(Entry{Change: c})),
 			})
@@ -206,7 +204,7 @@ func RenderHTML(w io.Writer, r HTMLReport) error {
 		}
 		v.Data = append(v.Data, chart)
 	}
-	slices.SortFunc(v.Snapshots, func(a, b htmlSnapshot) int { return int(a.ID - b.ID) })
+	slices.SortFunc(v.Snapshots, func(a, b htmlSnapshot) int { return cmp.Compare(a.ID, b.ID) })
 	if f := r.Findings; f != nil {
 		v.HasFindings = true
 		for _, x := range f.Rules {

@@ -117,6 +117,9 @@ type Snapshot struct {
 	Counts      map[Kind]int64 `json:"counts"`
 	Digest      string         `json:"digest"`       // SHA-256 over the records in canonical order
 	ChainDigest string         `json:"chain_digest"` // SHA-256(previous chain digest || digest)
+	// Pull is how the pull ran; nil for snapshots taken before idsnap
+	// recorded it.
+	Pull *PullInfo `json:"pull,omitempty"`
 }
 
 // ChangeType names what happened to a record between two snapshots.

@@ -26,6 +26,13 @@ CREATE TABLE snapshots (
 	chain_digest TEXT NOT NULL  -- hex SHA-256(previous chain digest || digest)
 );
 CREATE INDEX snapshots_source ON snapshots (source_id, id);
+-- How the pull ran, as JSON (idsnap.PullInfo: endpoints read with their
+-- parameters, end time, provider totals), for the evidence's IPE block;
+-- NULL for snapshots pulled before schema 4. Added as the upgrade adds it,
+-- so a fresh file and an upgraded one hold the same table definition.
+-- upgrade v4 begin
+ALTER TABLE snapshots ADD COLUMN pull TEXT;
+-- upgrade v4 end
 
 -- kind: 1 user, 2 resource, 3 entitlement, 4 grant (canonical order).
 CREATE TABLE versions (
@@ -170,4 +177,4 @@ LEFT JOIN versions e ON e.source_id = g.source_id AND e.kind = 3 AND e.ext_id = 
 WHERE g.kind = 4 AND g.valid_to IS NULL;
 -- upgrade v3 end
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

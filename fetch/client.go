@@ -72,6 +72,7 @@ type Client struct {
 	body    BodyParser
 
 	requests, retries, limited, bytes atomic.Int64
+	ep                                endpointLog
 }
 
 // NewClient returns a client configured by opts.
@@ -174,6 +175,7 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (*http.Response, er
 	if path == "" {
 		path = "/"
 	}
+	c.ep.note(r.Method, u, body)
 	var waited time.Duration
 	for attempt := 1; ; attempt++ {
 		resp, data, err := c.once(ctx, r, body)

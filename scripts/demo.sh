@@ -107,6 +107,49 @@ show idsnap --db "$db" export access-review --at latest --roster "$roster" --sig
 show idsnap --db "$db" verify "$evidence" --pubkey "$tmp/demo-signing.pub"
 
 echo
+echo "An access-review campaign on Kinde: the population goes out, decisions come back in a copy,"
+echo "revocations are carried out in the provider, the next pull proves them, the review is closed."
+campaign=demo-campaign
+closed=demo-campaign-closed
+rm -rf "$campaign" "$closed"
+show idsnap --db "$db" review start --at latest --source kinde --out "$campaign" --sign "$tmp/demo-signing.key"
+# The reviewers' copy, as a spreadsheet would return it: a reviewer revokes
+# three memberships, keeps the rest and leaves the last two rows undecided.
+# (awk splits on commas: fine for idsim's names, not for any CSV.)
+decisions=$tmp/decisions.csv
+awk -F, -v OFS=, '
+	NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; print; next }
+	{ rows[NR] = $0 }
+	END {
+		for (n = 2; n <= NR; n++) {
+			$0 = rows[n]
+			if (n > NR - 2) { print; continue }
+			# One revoke per membership: removing it removes its roles too.
+			key = $col["resource_id"] SUBSEP $col["principal_id"]
+			grant = $col["entitlement_id"] != "" && !(key in seen)
+			seen[key] = 1
+			$col["decision"] = (grant && revoked < 3) ? "revoke" : "keep"
+			if ($col["decision"] == "revoke") { revoked++; print $col["resource_id"], $col["principal_id"] > "'"$tmp/revoke.txt"'" }
+			$col["reviewer"] = "dana.reviewer@acme.example"
+			$col["decided_at"] = "2026-12-01"
+			print
+		}
+	}' "$campaign/review.csv" >"$decisions"
+echo
+echo "Decisions returned: $(grep -c ',revoke,' "$decisions") revoke, $(grep -c ',keep,' "$decisions") keep, 2 undecided."
+found idsnap --db "$db" review status "$campaign" --decisions "$decisions" --exit-code
+echo
+echo "Two of the three revocations are carried out in Kinde, then Kinde is pulled again."
+head -n 2 "$tmp/revoke.txt" | while IFS=, read -r org user; do
+	show idsim revoke --control "$IDSIM_CONTROL" --org "$org" --user "$user"
+done
+show idsnap --db "$db" pull --source kinde
+found idsnap --db "$db" review status "$campaign" --decisions "$decisions" --exit-code
+show idsnap --db "$db" review close "$campaign" --decisions "$decisions" --out "$closed" --sign "$tmp/demo-signing.key"
+show idsnap verify "$closed" --pubkey "$tmp/demo-signing.pub"
+show cat "$closed/README.txt"
+
+echo
 echo "Done. The database is $db, the evidence folder $evidence/. Try:"
 echo "  ./bin/idsnap --db $db diff latest~1 latest --format json"
 echo "  ./bin/idsnap --db $db snapshots --format json"

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -67,11 +68,19 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 		return idsnap.Snapshot{}, s.db.dbError(op, err)
 	}
 	snap.ChainDigest = chainDigest(tx.prevChain, snap.Digest)
+	var pull any // NULL when the caller recorded nothing
+	if s.pull != nil {
+		b, err := json.Marshal(s.pull)
+		if err != nil {
+			return idsnap.Snapshot{}, fmt.Errorf("%s: encode pull record: %w", op, err)
+		}
+		pull, snap.Pull = string(b), s.pull
+	}
 	_, err = c.ExecContext(ctx, `UPDATE snapshots SET org = ?, users = ?, resources = ?,
-		entitlements = ?, grants = ?, digest = ?, chain_digest = ? WHERE id = ?`,
+		entitlements = ?, grants = ?, digest = ?, chain_digest = ?, pull = ? WHERE id = ?`,
 		snap.Org, snap.Counts[idsnap.KindUser], snap.Counts[idsnap.KindResource],
 		snap.Counts[idsnap.KindEntitlement], snap.Counts[idsnap.KindGrant],
-		snap.Digest, snap.ChainDigest, snap.ID)
+		snap.Digest, snap.ChainDigest, pull, snap.ID)
 	if err != nil {
 		return idsnap.Snapshot{}, s.db.dbError(op, err)
 	}

@@ -24,6 +24,8 @@ var upgrades = []string{
 	schemaPart(idsnap.Schema, "v2"),
 	// v2 to v3: the documented views (README.md, "SQL views").
 	schemaPart(idsnap.Schema, "v3"),
+	// v3 to v4: how each pull ran, for the evidence's IPE block.
+	schemaPart(idsnap.Schema, "v4"),
 }
 
 // schemaPart is the part of schema.sql between "-- upgrade vN begin" and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,13 +16,21 @@ import (
 )
 
 const snapshotCols = `s.id, o.name, s.provider, s.base_url, s.org, s.taken_at,
-	s.users, s.resources, s.entitlements, s.grants, s.digest, s.chain_digest`
+	s.users, s.resources, s.entitlements, s.grants, s.digest, s.chain_digest, s.pull`
 
 func scanSnapshot(sc interface{ Scan(...any) error }) (idsnap.Snapshot, error) {
 	var s idsnap.Snapshot
 	var taken string
 	var u, r, e, g int64
-	err := sc.Scan(&s.ID, &s.Source, &s.Provider, &s.BaseURL, &s.Org, &taken, &u, &r, &e, &g, &s.Digest, &s.ChainDigest)
+	var pull sql.NullString
+	err := sc.Scan(&s.ID, &s.Source, &s.Provider, &s.BaseURL, &s.Org, &taken, &u, &r, &e, &g, &s.Digest, &s.ChainDigest, &pull)
+	if err == nil && pull.Valid {
+		// A damaged pull record loses the IPE details, never the snapshot.
+		var p idsnap.PullInfo
+		if json.Unmarshal([]byte(pull.String), &p) == nil {
+			s.Pull = &p
+		}
+	}
 	s.TakenAt = parseTime(taken)
 	s.Counts = map[idsnap.Kind]int64{idsnap.KindUser: u, idsnap.KindResource: r, idsnap.KindEntitlement: e, idsnap.KindGrant: g}
 	return s, err

@@ -38,6 +38,7 @@ type Stage struct {
 	db      *DB
 	src     idsnap.Source
 	takenAt time.Time
+	pull    *idsnap.PullInfo
 	lastID  int64 // the source's latest snapshot when the pull began
 
 	conn    *sql.Conn
@@ -299,6 +300,13 @@ func (s *Stage) SetOrg(org string) {
 	if org != "" {
 		s.src.Tenant = org
 	}
+}
+
+// SetPull records how the pull ran; Commit stores it with the snapshot.
+func (s *Stage) SetPull(p idsnap.PullInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pull = &p
 }
 
 // Abort discards the pull. It is idempotent and safe after Commit.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,7 +163,7 @@ func TestOpenRefuses(t *testing.T) {
 			}
 			mustExec(t, db.sql, "PRAGMA user_version = 99")
 			db.Close()
-		}, "was written by a newer idsnap (schema v99, this build knows v3); upgrade idsnap"},
+		}, fmt.Sprintf("was written by a newer idsnap (schema v99, this build knows v%d); upgrade idsnap", schemaVersion(idsnap.Schema))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@
 //
 //	idsim [--seed N] [--people N] [--write-config idsnap.toml] [--write-env idsim.env] [--write-roster hr.csv]
 //	idsim advance --control URL [--days N]
+//	idsim revoke --control URL --org CODE --user ID
 package main
 
 import (
@@ -47,9 +48,12 @@ func main() {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	var err error
-	if len(args) > 0 && args[0] == "advance" {
+	switch {
+	case len(args) > 0 && args[0] == "advance":
 		err = advance(ctx, args[1:], stdout, stderr, getenv)
-	} else {
+	case len(args) > 0 && args[0] == "revoke":
+		err = revoke(ctx, args[1:], stdout, stderr, getenv)
+	default:
 		err = serve(ctx, args, stdout, stderr, nil)
 	}
 	switch {
@@ -196,6 +200,7 @@ func controlHandler(w *world, hooks *kindetest.Webhooks, ep *endpoints, log io.W
 		e.Day = w.Day()
 		writeJSON(rw, e)
 	})
+	mux.HandleFunc("POST /_idsim/kinde/revoke", kindeRevoke(w, log))
 	mux.HandleFunc("POST /_idsim/advance", func(rw http.ResponseWriter, r *http.Request) {
 		days := 1
 		if s := r.URL.Query().Get("days"); s != "" {

@@ -181,6 +181,13 @@ func TestServeAndAdvance(t *testing.T) {
 	if code := run(ctx, []string{"advance"}, &stdout, &stderr, func(string) string { return "" }); code != 1 || !strings.Contains(stderr.String(), "no control URL") {
 		t.Errorf("advance without a control URL: exit %d, %q", code, stderr.String())
 	}
+	stderr.Reset()
+	if code := run(ctx, []string{"revoke", "--control", ep.Control, "--org", "org_nope", "--user", "kp_nope"}, &stdout, &stderr, func(string) string { return "" }); code != 1 || !strings.Contains(stderr.String(), "no organization org_nope") {
+		t.Errorf("revoke in an unknown organization: exit %d, %q", code, stderr.String())
+	}
+	if code := run(ctx, []string{"revoke", "--control", ep.Control}, &stdout, &stderr, func(string) string { return "" }); code != 1 || !strings.Contains(stderr.String(), "--org CODE") {
+		t.Errorf("revoke without --org: exit %d, %q", code, stderr.String())
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serve after cancel: %v", err)

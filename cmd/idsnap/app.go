@@ -59,6 +59,7 @@ func (a *app) command() *cli.Command {
 			a.historyCommand(),
 			a.accessCommand(),
 			a.exportCommand(),
+			a.reviewCommand(),
 			a.verifyCommand(),
 			a.keygenCommand(),
 			a.findingsCommand(),

@@ -145,6 +145,7 @@ func (a *app) pullSource(ctx context.Context, db *store.DB, spec sourceSpec, sp 
 	if t, ok := f.(fetch.Tenanted); ok {
 		st.SetOrg(t.Tenant())
 	}
+	st.SetPull(idsnap.PullInfo{EndedAt: a.now().UTC(), Endpoints: cl.Endpoints(), Totals: cl.Totals()})
 	sp.setState("committing")
 	snap, err := st.Commit(ctx)
 	if err != nil {

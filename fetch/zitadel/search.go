@@ -210,6 +210,7 @@ func listOnce[T any](ctx context.Context, f *Fetcher, s search, parse func(json.
 	if uint64(len(seen)) != total {
 		return nil, &changedError{fmt.Sprintf("%d distinct rows for a totalResult of %d", len(seen), total)}
 	}
+	f.c.NoteTotal("POST "+s.path, total, uint64(len(seen)))
 	return seen, nil
 }
 

@@ -29,7 +29,13 @@ func ptr[T any](v T) *T { return &v }
 // Ory tenant without sign-in data.
 func fixtureReview() []report.State {
 	kinde := idsnap.Snapshot{ID: 7, Source: "kinde-prod", Provider: "kinde", BaseURL: "https://acme.kinde.com",
-		TakenAt: time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), Digest: "d7", ChainDigest: "c7"}
+		TakenAt: time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC), Digest: "d7", ChainDigest: "c7",
+		Counts: map[idsnap.Kind]int64{idsnap.KindUser: 2, idsnap.KindResource: 1, idsnap.KindEntitlement: 1, idsnap.KindGrant: 1},
+		Pull: &idsnap.PullInfo{EndedAt: time.Date(2026, 3, 1, 6, 0, 42, 0, time.UTC), Endpoints: []idsnap.Endpoint{
+			{Method: "GET", Path: "/api/v1/organizations", Params: "page_size=500", Requests: 1},
+			{Method: "GET", Path: "/api/v1/organizations/{id}/users", Params: "page_size=500", Requests: 1},
+			{Method: "GET", Path: "/api/v1/users", Params: "expand=organizations&page_size=500", Requests: 1},
+		}}}
 	ory := idsnap.Snapshot{ID: 8, Source: "ory", Provider: "ory", BaseURL: "https://x.projects.oryapis.com", Org: "acme-slug",
 		TakenAt: time.Date(2026, 3, 1, 6, 5, 0, 0, time.FixedZone("CET", 3600)), Digest: "d8", ChainDigest: "c8"}
 	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -93,6 +99,7 @@ func TestExportAccessReviewGolden(t *testing.T) {
 	checkGolden(t, "access-review.csv", csvData)
 	checkGolden(t, "access-review.manifest.json", readFile(t, filepath.Join(out, ManifestFile)))
 	checkGolden(t, "access-review.SHA256SUMS", readFile(t, filepath.Join(out, SumsFile)))
+	checkGolden(t, "access-review.README.txt", readFile(t, filepath.Join(out, ReadmeFile)))
 
 	if bytes.Contains(csvData, []byte("\r")) || bytes.Contains(csvData, []byte("\x1b")) || bytes.Contains(csvData, []byte("\u202e")) {
 		t.Error("CSV holds a carriage return, an escape or a bidi override")
@@ -181,8 +188,8 @@ func TestExportVerifyRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	if res.Signature != SignatureVerified || res.Files != 4 {
-		t.Errorf("result = %+v; want signature verified, 4 files", res)
+	if res.Signature != SignatureVerified || res.Files != 5 {
+		t.Errorf("result = %+v; want signature verified, 5 files", res)
 	}
 	res, err = Verify(context.Background(), out, VerifyOptions{})
 	if err != nil || res.Signature != SignatureNotChecked {
@@ -215,8 +222,8 @@ func TestExportVerifyRoundTrip(t *testing.T) {
 			t.Errorf("%s mode = %v; want 0600", e.Name(), fi.Mode().Perm())
 		}
 	}
-	if len(entries) != 5 {
-		t.Errorf("folder holds %d files; want csv, xlsx, manifest, signature, sums", len(entries))
+	if len(entries) != 6 {
+		t.Errorf("folder holds %d files; want csv, xlsx, README.txt, manifest, signature, sums", len(entries))
 	}
 }
 

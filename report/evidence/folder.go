@@ -57,6 +57,9 @@ type Meta struct {
 	Parameters map[string]string
 	// Signer, when set, signs manifest.json.
 	Signer *SecretKey
+	// Filter says exactly which rows were left out and why; empty means
+	// none (NoFilter).
+	Filter string
 }
 
 // folder collects the files of an export as they are written.

@@ -29,6 +29,8 @@ type Manifest struct {
 	Parameters  map[string]string   `json:"parameters"`
 	Sources     []ManifestSource    `json:"sources"`
 	Files       []ManifestFileEntry `json:"files"`
+	// IPE is the information-produced-by-the-entity block (ipe.go).
+	IPE *ManifestIPE `json:"ipe,omitempty"`
 	// Signature names the key that signed this manifest into SignatureFile;
 	// absent when the export was not signed.
 	Signature *ManifestSignature `json:"signature,omitempty"`
@@ -58,6 +60,9 @@ type ManifestSnapshot struct {
 	TakenAt     time.Time `json:"taken_at"`
 	Digest      string    `json:"digest"`
 	ChainDigest string    `json:"chain_digest"`
+	// RecordsPerKind and Pull feed the IPE block, which carries them.
+	RecordsPerKind map[string]int64 `json:"-"`
+	Pull           *idsnap.PullInfo `json:"-"`
 }
 
 // ManifestFileEntry is one file of the export.
@@ -86,7 +91,8 @@ func manifestSources(snaps []idsnap.Snapshot) []ManifestSource {
 			by[s.Source] = m
 		}
 		if !slices.ContainsFunc(m.Snapshots, func(x ManifestSnapshot) bool { return x.ID == s.ID }) {
-			m.Snapshots = append(m.Snapshots, ManifestSnapshot{ID: s.ID, TakenAt: s.TakenAt.UTC(), Digest: s.Digest, ChainDigest: s.ChainDigest})
+			m.Snapshots = append(m.Snapshots, ManifestSnapshot{ID: s.ID, TakenAt: s.TakenAt.UTC(), Digest: s.Digest, ChainDigest: s.ChainDigest,
+				RecordsPerKind: evSnapshotCounts(s), Pull: s.Pull})
 		}
 	}
 	out := make([]ManifestSource, 0, len(by))
@@ -153,6 +159,11 @@ func (f *folder) finish(out, export string, meta Meta, sources []ManifestSource)
 	if m.Parameters == nil {
 		m.Parameters = map[string]string{}
 	}
+	m.IPE = evIPE(meta.Filter, m.Sources)
+	if err := f.add(ReadmeFile, func(w io.Writer) (int, error) { return -1, evWriteReadme(w, m) }); err != nil {
+		return nil, err
+	}
+	m.Files = f.files
 	if meta.Signer != nil {
 		m.Signature = &ManifestSignature{File: SignatureFile, Algorithm: "minisign Ed25519 BLAKE2b-512 prehashed", KeyID: meta.Signer.ID.String()}
 	}

@@ -35,12 +35,31 @@ type ReviewRequest struct {
 // writes the review to out. It returns the manifest and the sources left
 // out, which the manifest's parameters name too.
 func ExportAccessReview(ctx context.Context, out string, snaps []idsnap.Snapshot, req ReviewRequest, state report.StateFunc) (*Manifest, []report.Skipped, error) {
+	states, opts, skipped, err := resolveReview(ctx, snaps, req, state)
+	if err != nil {
+		return nil, skipped, err
+	}
+	m, err := WriteAccessReview(ctx, out, AccessReviewOptions{Sources: states, XLSX: req.XLSX, Roster: req.Roster, Findings: opts.findings, Meta: opts.meta})
+	return m, skipped, err
+}
+
+// reviewInput is what resolveReview hands an access review or a campaign.
+type reviewInput struct {
+	findings func(source, principalID string) []string
+	meta     Meta // with the parameters and the filter sentence
+}
+
+// resolveReview resolves req.At in every source of snaps (report.Strict:
+// no later snapshot stands in) and reads each state, with the findings
+// that apply and the evidence's parameters.
+func resolveReview(ctx context.Context, snaps []idsnap.Snapshot, req ReviewRequest, state report.StateFunc) ([]report.State, reviewInput, []report.Skipped, error) {
+	var in reviewInput
 	points, skipped, err := report.Resolve(snaps, req.At, report.Scope{Sources: req.Sources, Policy: report.Strict, Location: req.Location})
 	if err != nil {
-		return nil, nil, err
+		return nil, in, nil, err
 	}
 	if len(points) == 0 {
-		return nil, skipped, fmt.Errorf("no source has a snapshot at %s %s: nothing to export", req.At.Flag, req.At)
+		return nil, in, skipped, fmt.Errorf("no source has a snapshot at %s %s: nothing to export", req.At.Flag, req.At)
 	}
 	states := make([]report.State, len(points))
 	names := make([]string, len(points))
@@ -59,15 +78,15 @@ func ExportAccessReview(ctx context.Context, out string, snaps []idsnap.Snapshot
 	for k, v := range req.Parameters {
 		params[k] = v
 	}
-	opts := AccessReviewOptions{Sources: states, XLSX: req.XLSX, Roster: req.Roster, Meta: req.Meta}
-	opts.Parameters = params
+	in.meta = req.Meta
+	in.meta.Parameters = params
+	in.meta.Filter = filterText(req.Sources, skipped)
 	if req.Findings != nil {
-		if opts.Findings, err = req.Findings(ctx, states); err != nil {
-			return nil, skipped, err
+		if in.findings, err = req.Findings(ctx, states); err != nil {
+			return nil, in, skipped, err
 		}
 	}
-	m, err := WriteAccessReview(ctx, out, opts)
-	return m, skipped, err
+	return states, in, skipped, nil
 }
 
 // skippedText is each skipped source as "name: reason".
@@ -131,6 +150,7 @@ func ExportChanges(ctx context.Context, out string, snaps []idsnap.Snapshot, req
 			return nil, err
 		}
 	}
+	meta.Filter = filterText(req.Sources, nil)
 	return WriteChanges(out, ChangesOptions{Sources: sources, Since: sinceAt, Until: untilAt, ExpectedInterval: req.ExpectedInterval, Files: files, Meta: meta})
 }
 

@@ -214,7 +214,7 @@ func exportAccessReview(f *folder, out string, header []string, rows [][]string,
 		return nil, err
 	}
 	if opts.XLSX {
-		if err := f.add(AccessReviewXLSX, func(w io.Writer) (int, error) { return writeXLSX(w, header, rows, opts.Meta) }); err != nil {
+		if err := f.add(AccessReviewXLSX, func(w io.Writer) (int, error) { return writeXLSX(w, header, rows, ReviewDecisions, opts.Meta) }); err != nil {
 			return nil, err
 		}
 	}
@@ -226,10 +226,10 @@ func exportAccessReview(f *folder, out string, header []string, rows [][]string,
 }
 
 // writeXLSX writes the review as one sheet with a frozen header, an
-// autofilter and a keep/modify/revoke dropdown on the decision column.
+// autofilter and a dropdown of choices on the decision column.
 // Cells are strings, never formulas; they carry the same neutralised text
 // as the CSV so the two files agree cell for cell.
-func writeXLSX(w io.Writer, header []string, rows [][]string, meta Meta) (int, error) {
+func writeXLSX(w io.Writer, header []string, rows [][]string, choices []string, meta Meta) (int, error) {
 	const sheet = "access review"
 	x := excelize.NewFile()
 	defer x.Close()
@@ -272,7 +272,7 @@ func writeXLSX(w io.Writer, header []string, rows [][]string, meta Meta) (int, e
 	col, _ := excelize.ColumnNumberToName(slices.Index(header, "decision") + 1)
 	dv := excelize.NewDataValidation(true)
 	dv.Sqref = fmt.Sprintf("%s2:%s%d", col, col, max(len(rows)+1, 2))
-	if err := dv.SetDropList(ReviewDecisions); err != nil {
+	if err := dv.SetDropList(choices); err != nil {
 		return 0, err
 	}
 	if err := x.AddDataValidation(sheet, dv); err != nil {

@@ -177,6 +177,11 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyResult,
 		res.Signature, res.KeyID = SignatureVerified, opts.PublicKey.ID.String()
 	}
 
+	if m.Export == ExportReviewClosed {
+		if err := evVerifyClosed(dir, m, opts); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Snapshot != nil {
 		for _, src := range m.Sources {
 			for _, s := range src.Snapshots {
@@ -278,6 +283,9 @@ func (r *VerifyResult) Summary(dir string) string {
 	}
 	if r.Snapshots > 0 {
 		fmt.Fprintf(&b, ", %d snapshots match the database", r.Snapshots)
+	}
+	if r.Manifest.Export == ExportReviewClosed {
+		b.WriteString(", the campaign it closes is intact")
 	}
 	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report"
 	"github.com/idsnap/idsnap/report/evidence"
 	"github.com/idsnap/idsnap/report/findings"
@@ -78,8 +79,19 @@ func (a *app) exportChangesCommand() *cli.Command {
 }
 
 func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
+	return a.runReview(ctx, cmd, "export access-review", func(snaps []idsnap.Snapshot, req evidence.ReviewRequest, state report.StateFunc) (*evidence.Manifest, []report.Skipped, error) {
+		return evidence.ExportAccessReview(ctx, cmd.String("out"), snaps, req, state)
+	})
+}
+
+// runReview does what export access-review and review start share: it
+// reads the review request from the flags and the database's snapshots,
+// runs export with them, reports the sources left out and prints the
+// summary.
+func (a *app) runReview(ctx context.Context, cmd *cli.Command, verb string,
+	export func([]idsnap.Snapshot, evidence.ReviewRequest, report.StateFunc) (*evidence.Manifest, []report.Skipped, error)) error {
 	if cmd.Args().Len() > 0 {
-		return fmt.Errorf("export access-review takes no arguments, got %q", cmd.Args().First())
+		return fmt.Errorf("%s takes no arguments, got %q", verb, cmd.Args().First())
 	}
 	signer, err := a.readSigner(cmd)
 	if err != nil {
@@ -106,8 +118,7 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	out := cmd.String("out")
-	m, skipped, err := evidence.ExportAccessReview(ctx, out, snaps, evidence.ReviewRequest{
+	m, skipped, err := export(snaps, evidence.ReviewRequest{
 		At: at, Sources: cmd.StringSlice("source"), XLSX: cmd.Bool("xlsx"), Location: a.location(cmd),
 		Findings: reviewFindings(fcfg, pcfg, rv.check),
 		Roster:   rv.cells(),
@@ -119,7 +130,7 @@ func (a *app) exportAccessReview(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	a.exportSummary(cmd, out, m)
+	a.exportSummary(cmd, cmd.String("out"), m)
 	return nil
 }
 

@@ -34,6 +34,7 @@ func (a *app) reviewStartCommand() *cli.Command {
 		Flags: append(exportFlags(),
 			&cli.StringFlag{Name: "at", Required: true, Usage: "review access at `WHEN`: each source's latest snapshot at or before it"},
 			&cli.BoolFlag{Name: "xlsx", Usage: "also write review.xlsx with a keep/revoke dropdown"},
+			rosterFlag(),
 		),
 		Action: a.reviewStart,
 	}
@@ -74,49 +75,18 @@ func (a *app) reviewCloseCommand() *cli.Command {
 }
 
 func (a *app) reviewStart(ctx context.Context, cmd *cli.Command) error {
-	if cmd.Args().Len() > 0 {
-		return fmt.Errorf("review start takes no arguments, got %q", cmd.Args().First())
-	}
-	signer, err := a.readSigner(cmd)
-	if err != nil {
-		return err
-	}
-	at, err := a.parseWhen(cmd, "--at", cmd.String("at"))
-	if err != nil {
-		return err
-	}
-	fcfg, pcfg, err := a.ruleConfigs(cmd)
-	if err != nil {
-		return err
-	}
-	db, err := a.openDB(ctx, cmd)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	snaps, err := db.Snapshots(ctx, "")
-	if err != nil {
-		return err
-	}
-	out := cmd.String("out")
-	m, camp, skipped, err := evidence.StartReview(ctx, out, snaps, evidence.ReviewRequest{
-		At: at, Sources: cmd.StringSlice("source"), XLSX: cmd.Bool("xlsx"), Location: a.location(cmd),
-		Findings: reviewFindings(fcfg, pcfg, nil),
-		Meta:     evidence.Meta{GeneratedAt: a.now(), Args: commandLine(cmd), Signer: signer},
-	}, dbState(db))
-	for _, s := range skipped {
-		fmt.Fprintf(a.stderr, "idsnap: left out %s: %s\n", s.Source, s.Reason)
-	}
-	if err != nil {
-		return err
-	}
-	a.exportSummary(cmd, out, m)
-	if !cmd.Bool("quiet") {
+	var camp *evidence.Campaign
+	err := a.runReview(ctx, cmd, "review start", func(snaps []idsnap.Snapshot, req evidence.ReviewRequest, state report.StateFunc) (*evidence.Manifest, []report.Skipped, error) {
+		m, c, skipped, err := evidence.StartReview(ctx, cmd.String("out"), snaps, req, state)
+		camp = c
+		return m, skipped, err
+	})
+	if err == nil && !cmd.Bool("quiet") {
 		p := camp.Population
 		fmt.Fprintf(a.stdout, "campaign %s: %d rows to review (%d grants, %d active accounts without grants) of %d principals\n",
 			camp.ID, p.Rows, p.GrantRows, p.AccountRows, p.Principals)
 	}
-	return nil
+	return err
 }
 
 // judged is a campaign with its decisions judged against the database.

@@ -52,6 +52,17 @@ var campaignPopulation = len(AccessReviewHeader) - 5
 var CampaignHeader = append(append([]string{"row_id"}, AccessReviewHeader[:campaignPopulation]...),
 	"decision", "reviewer", "decided_at", "comment")
 
+// campaignHeader is CampaignHeader, with the roster columns before
+// findings when a roster is configured. The columns before findings, the
+// ones decisions are checked against, keep their place.
+func campaignHeader(roster bool) []string {
+	if !roster {
+		return CampaignHeader
+	}
+	at := slices.Index(CampaignHeader, "findings")
+	return slices.Concat(CampaignHeader[:at], AccessReviewRosterHeader, CampaignHeader[at:])
+}
+
 // CampaignDecisions are the words offered in the XLSX decision column; the
 // synonyms in decisionWords are accepted too.
 var CampaignDecisions = []string{"keep", "revoke"}
@@ -99,6 +110,9 @@ type CampaignOptions struct {
 	At       string // --at as given
 	XLSX     bool
 	Findings func(source, principalID string) []string
+	// Roster, when set, adds the AccessReviewRosterHeader columns before
+	// findings, as in an access-review export.
+	Roster func(source, principalID string) []string
 	Meta
 }
 
@@ -130,7 +144,7 @@ func RowID(source, principal, resource, entitlement string, snapshot int64) stri
 // CampaignRows builds review.csv's rows: every grant, and every active
 // account holding none (an inactive account without access needs no
 // decision), with empty decision columns.
-func CampaignRows(ctx context.Context, sources []report.State, findings func(source, principalID string) []string) ([][]string, error) {
+func CampaignRows(ctx context.Context, sources []report.State, findings, roster func(source, principalID string) []string) ([][]string, error) {
 	all, err := AccessReviewRows(ctx, sources, findings)
 	if err != nil {
 		return nil, err
@@ -144,6 +158,10 @@ func CampaignRows(ctx context.Context, sources []report.State, findings func(sou
 		snap, _ := strconv.ParseInt(pop[cSnapshot-1], 10, 64)
 		id := RowID(pop[cSource-1], pop[cPrincipal-1], pop[cResource-1], pop[cEntitlement-1], snap)
 		row := append([]string{id}, pop...)
+		if roster != nil {
+			at := slices.Index(CampaignHeader, "findings")
+			row = slices.Concat(row[:at], roster(row[cSource], row[cPrincipal]), row[at:])
+		}
 		rows = append(rows, append(row, "", "", "", ""))
 	}
 	return rows, nil
@@ -156,7 +174,7 @@ func StartReview(ctx context.Context, out string, snaps []idsnap.Snapshot, req R
 	if err != nil {
 		return nil, nil, skipped, err
 	}
-	m, camp, err := StartCampaign(ctx, out, CampaignOptions{Sources: states, At: req.At.Text, XLSX: req.XLSX, Findings: in.findings, Meta: in.meta})
+	m, camp, err := StartCampaign(ctx, out, CampaignOptions{Sources: states, At: req.At.Text, XLSX: req.XLSX, Findings: in.findings, Roster: req.Roster, Meta: in.meta})
 	return m, camp, skipped, err
 }
 
@@ -195,12 +213,13 @@ func JudgeCampaign(ctx context.Context, oc *OpenedCampaign, d *Decisions, snaps 
 // StartCampaign writes a campaign folder to out, which must not exist or
 // be empty.
 func StartCampaign(ctx context.Context, out string, opts CampaignOptions) (*Manifest, *Campaign, error) {
-	rows, err := CampaignRows(ctx, opts.Sources, opts.Findings)
+	rows, err := CampaignRows(ctx, opts.Sources, opts.Findings, opts.Roster)
+	header := campaignHeader(opts.Roster != nil)
 	if err != nil {
 		return nil, nil, err
 	}
 	var csvBuf bytes.Buffer
-	c, err := newCSV(&csvBuf, CampaignHeader)
+	c, err := newCSV(&csvBuf, header)
 	if err == nil {
 		for _, r := range rows {
 			if err = c.row(r); err != nil {
@@ -230,7 +249,7 @@ func StartCampaign(ctx context.Context, out string, opts CampaignOptions) (*Mani
 		}
 		if opts.XLSX {
 			if err := f.add(CampaignReviewXLSX, func(w io.Writer) (int, error) {
-				return writeXLSX(w, CampaignHeader, rows, CampaignDecisions, opts.Meta)
+				return writeXLSX(w, header, rows, CampaignDecisions, opts.Meta)
 			}); err != nil {
 				return nil, err
 			}
@@ -351,7 +370,7 @@ func OpenCampaign(ctx context.Context, dir string) (*OpenedCampaign, error) {
 		return nil, fmt.Errorf("campaign %s: %s is not a %s file", dir, CampaignFile, CampaignFormat)
 	}
 	recs, err := csv.NewReader(bytes.NewReader(oc.RawReview)).ReadAll()
-	if err != nil || len(recs) == 0 || !slices.Equal(recs[0], CampaignHeader) {
+	if err != nil || len(recs) == 0 || !slices.Equal(recs[0], CampaignHeader) && !slices.Equal(recs[0], campaignHeader(true)) {
 		return nil, fmt.Errorf("campaign %s: %s does not have the campaign columns", dir, CampaignReviewCSV)
 	}
 	for _, r := range recs[1:] {

@@ -218,3 +218,35 @@ func TestOpenCampaignRefusesOtherExports(t *testing.T) {
 		t.Errorf("OpenCampaign(access-review) = %v", err)
 	}
 }
+
+func TestCampaignWithRoster(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "camp")
+	roster := func(source, id string) []string { return []string{"E-" + id, "Sales", "boss@acme.test", "active"} }
+	if _, _, err := StartCampaign(context.Background(), dir, CampaignOptions{Sources: campFixture(), Roster: roster, Meta: meta(nil)}); err != nil {
+		t.Fatal(err)
+	}
+	oc, err := OpenCampaign(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("OpenCampaign with roster columns: %v", err)
+	}
+	recs, _ := csv.NewReader(bytes.NewReader(oc.RawReview)).ReadAll()
+	emp := slices.Index(recs[0], "employee_id")
+	if emp < 0 || emp != slices.Index(recs[0], "findings")-4 || recs[1][emp] != "E-"+recs[1][cPrincipal] {
+		t.Fatalf("roster columns: header %v, row %v", recs[0], recs[1])
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write(recs[0])
+	row := slices.Clone(recs[1])
+	row[slices.Index(recs[0], "decision")], row[slices.Index(recs[0], "reviewer")] = "keep", "dana@acme.test"
+	w.Write(row)
+	w.Flush()
+	d, err := ParseDecisions("d.csv", buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := CampaignStatus(context.Background(), oc, d, nil, "latest")
+	if err != nil || st.Totals.Kept != 1 || len(st.Problems) != 0 {
+		t.Errorf("status = %+v, %v", st, err)
+	}
+}

@@ -113,13 +113,15 @@ func NewClient(opts Options) *Client {
 }
 
 // SetDefaultRate applies a provider's default request rate when the source
-// configured none.
+// configured none. It is called while the fetcher is built, before any
+// request. The bucket starts full: a limiter retuned with SetBurst keeps
+// the one token it had, so a pull's first burst would be spaced out at
+// the sustained rate.
 func (c *Client) SetDefaultRate(rps float64, burst int) {
 	if c.opts.RequestsPerSecond > 0 || rps <= 0 {
 		return
 	}
-	c.limiter.SetLimit(rate.Limit(rps))
-	c.limiter.SetBurst(max(1, burst))
+	c.limiter = rate.NewLimiter(rate.Limit(rps), max(1, burst))
 }
 
 // SetBodyParser sets how the provider's error bodies are read. Like

@@ -329,3 +329,25 @@ func TestDecodeErrors(t *testing.T) {
 		}
 	}
 }
+
+// A provider's default burst is available at once: a small pull's first
+// requests are not spaced at the sustained rate (issue 20: 8 requests of a
+// 300-user Kinde demo took 1.4 s).
+func TestDefaultRateStartsFull(t *testing.T) {
+	c := NewClient(Options{})
+	c.SetDefaultRate(2, 5)
+	if got := c.limiter.Tokens(); got < 5 {
+		t.Errorf("tokens after SetDefaultRate(2, 5) = %.2f, want 5", got)
+	}
+	for i := range 5 {
+		if !c.limiter.Allow() {
+			t.Fatalf("request %d of the burst had to wait", i+1)
+		}
+	}
+	// A configured rate wins over the provider's default.
+	c = NewClient(Options{RequestsPerSecond: 3})
+	c.SetDefaultRate(2, 5)
+	if got := c.limiter.Limit(); got != 3 {
+		t.Errorf("limit = %v, want the configured 3", got)
+	}
+}

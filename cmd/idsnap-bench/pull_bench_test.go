@@ -26,7 +26,7 @@ func TestKindeCriticalPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := kindeCriticalPath(tt.users, tt.members); got != tt.want {
+			if got := kindeCriticalPath(tt.users, tt.members, 4); got != tt.want {
 				t.Errorf("kindeCriticalPath(%d, %v) = %d, want %d", tt.users, tt.members, got, tt.want)
 			}
 		})
@@ -50,7 +50,7 @@ func TestZitadelCriticalPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := zitadelCriticalPath(tt.users, tt.projects, tt.tasks); got != tt.want {
+			if got := zitadelCriticalPath(tt.users, tt.projects, tt.tasks, 4); got != tt.want {
 				t.Errorf("zitadelCriticalPath = %d, want %d", got, tt.want)
 			}
 		})

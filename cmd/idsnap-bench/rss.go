@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
@@ -19,6 +18,7 @@ import (
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/kinde"
 	"github.com/idsnap/idsnap/fetch/kinde/kindetest"
+	"github.com/idsnap/idsnap/ingest"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -50,13 +50,7 @@ func (b *bench) rss(ctx context.Context) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("child: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	res := map[string]string{}
-	sc := bufio.NewScanner(&stdout)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			res[k] = v
-		}
-	}
+	res := keyValues(&stdout)
 	hwm, _ := strconv.ParseInt(res["vmhwm_kb"], 10, 64)
 	maxrss := int64(0)
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -113,21 +107,18 @@ func child(args []string) int {
 			return err
 		}
 		start := time.Now()
-		st, err := db.Stage(ctx, src)
-		if err != nil {
-			return err
-		}
 		var n atomic.Int64
-		if err := f.Fetch(ctx, func(ctx context.Context, r idsnap.Record) error { n.Add(1); return st.Put(ctx, r) }); err != nil {
-			st.Abort()
-			return err
-		}
-		if *memprofile != "" {
-			if err := writeHeapProfile(*memprofile); err != nil {
-				return err
-			}
-		}
-		if _, err := st.Commit(ctx); err != nil {
+		_, err = ingest.Pull(ctx, db, src, f, ingest.Hooks{
+			Staged: func(idsnap.Record) { n.Add(1) },
+			Committing: func() {
+				if *memprofile != "" {
+					if err := writeHeapProfile(*memprofile); err != nil {
+						fmt.Fprintln(os.Stderr, err)
+					}
+				}
+			},
+		})
+		if err != nil {
 			return err
 		}
 		fmt.Printf("records=%d\nseconds=%.1f\n", n.Load(), time.Since(start).Seconds())

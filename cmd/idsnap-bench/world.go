@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/ingest"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -105,14 +107,15 @@ func (w *world) signIn(frac float64) {
 	}
 }
 
-// pull stages every record of the world and commits it. Two goroutines
-// Put, as a fetcher's parallel listings do, so canonicalizing and hashing
-// use both cores while the Stage's writer inserts.
+// pull ingests every record of the world as one pull.
 func (w *world) pull(ctx context.Context, db *store.DB, src idsnap.Source) (idsnap.Snapshot, error) {
-	st, err := db.Stage(ctx, src)
-	if err != nil {
-		return idsnap.Snapshot{}, err
-	}
+	return ingest.Pull(ctx, db, src, w, ingest.Hooks{})
+}
+
+// Fetch emits every record of the world from two goroutines, as a
+// fetcher's parallel listings do, so canonicalizing and hashing use both
+// cores while the Stage's writer inserts.
+func (w *world) Fetch(ctx context.Context, emit fetch.Emit) error {
 	all := make([]idsnap.Record, 0, w.len())
 	all = append(append(append(all, w.users...), w.resources...), w.grants...)
 	var g errgroup
@@ -120,18 +123,14 @@ func (w *world) pull(ctx context.Context, db *store.DB, src idsnap.Source) (idsn
 	for _, part := range [][]idsnap.Record{all[:half], all[half:]} {
 		g.Go(func() error {
 			for _, r := range part {
-				if err := st.Put(ctx, r); err != nil {
+				if err := emit(ctx, r); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		st.Abort()
-		return idsnap.Snapshot{}, err
-	}
-	return st.Commit(ctx)
+	return g.Wait()
 }
 
 // errgroup runs functions and returns the first error.

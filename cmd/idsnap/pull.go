@@ -11,6 +11,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/ingest"
 	"github.com/idsnap/idsnap/store"
 )
 
@@ -100,8 +101,7 @@ func (a *app) pull(ctx context.Context, cmd *cli.Command) error {
 }
 
 // pullSource pulls one source into a snapshot: resolve secrets, build the
-// fetcher, stream into a stage, commit, or abort on any error so nothing
-// of a partial pull is ever visible.
+// fetcher, and ingest it: whole or nothing.
 func (a *app) pullSource(ctx context.Context, db *store.DB, spec sourceSpec, sp *sourceProgress) (res pullResult) {
 	start := a.now()
 	sp.setState("pulling")
@@ -125,32 +125,15 @@ func (a *app) pullSource(ctx context.Context, db *store.DB, spec sourceSpec, sp 
 	if err != nil {
 		return pullResult{err: err}
 	}
-	st, err := db.Stage(ctx, src)
+	snap, err := ingest.Pull(ctx, db, src, f, ingest.Hooks{
+		Staged:     func(idsnap.Record) { sp.record() },
+		Committing: func() { sp.setState("committing") },
+		Info: func() idsnap.PullInfo {
+			return idsnap.PullInfo{EndedAt: a.now().UTC(), Endpoints: cl.Endpoints(), Totals: cl.Totals()}
+		},
+	})
 	if err != nil {
-		return pullResult{err: fmt.Errorf("stage: %w", err)}
-	}
-	emit := func(ctx context.Context, r idsnap.Record) error {
-		if err := st.Put(ctx, r); err != nil {
-			return err
-		}
-		sp.record()
-		return nil
-	}
-	if err := f.Fetch(ctx, emit); err != nil {
-		if aerr := st.Abort(); aerr != nil {
-			log.Warn("abort", "err", aerr)
-		}
 		return pullResult{err: err, stats: cl.Stats()}
-	}
-	if t, ok := f.(fetch.Tenanted); ok {
-		st.SetOrg(t.Tenant())
-	}
-	st.SetPull(idsnap.PullInfo{EndedAt: a.now().UTC(), Endpoints: cl.Endpoints(), Totals: cl.Totals()})
-	sp.setState("committing")
-	snap, err := st.Commit(ctx)
-	if err != nil {
-		_ = st.Abort()
-		return pullResult{err: err, stats: cl.Stats()} // store says "commit <source>: ..."
 	}
 	log.Info("pulled", "snapshot", snap.ID, "records", sp.records.Load(), "requests", cl.Stats().Requests)
 	return pullResult{snap: snap, stats: cl.Stats()}

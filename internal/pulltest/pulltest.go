@@ -12,12 +12,13 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/ingest"
 	"github.com/idsnap/idsnap/store"
 )
 
-// Pull runs f into a Stage of a fresh database: commit on success, abort on
-// error. After an error it checks that nothing was committed and that the
-// database still takes a pull. before, when not nil, runs ahead of each Put.
+// Pull ingests f into a fresh database, as idsnap pull does. After an
+// error it checks that nothing was committed and that the database still
+// takes a pull. before, when not nil, runs ahead of each Put.
 func Pull(t testing.TB, f fetch.Fetcher, source string, before func()) (idsnap.Snapshot, error) {
 	t.Helper()
 	ctx := context.Background()
@@ -27,20 +28,8 @@ func Pull(t testing.TB, f fetch.Fetcher, source string, before func()) (idsnap.S
 	}
 	t.Cleanup(func() { db.Close() })
 	src := idsnap.Source{Name: source, Provider: source}
-	st, err := db.Stage(ctx, src)
+	snap, err := ingest.Pull(ctx, db, src, f, ingest.Hooks{Before: before})
 	if err != nil {
-		t.Fatal(err)
-	}
-	err = f.Fetch(ctx, func(ctx context.Context, r idsnap.Record) error {
-		if before != nil {
-			before()
-		}
-		return st.Put(ctx, r)
-	})
-	if err != nil {
-		if aerr := st.Abort(); aerr != nil {
-			t.Errorf("Abort = %v", aerr)
-		}
 		if snaps, serr := db.Snapshots(ctx, ""); serr != nil || len(snaps) != 0 {
 			t.Errorf("after a failed pull: snapshots %v (%v), want none", snaps, serr)
 		}
@@ -54,10 +43,6 @@ func Pull(t testing.TB, f fetch.Fetcher, source string, before func()) (idsnap.S
 			t.Errorf("commit after an aborted pull = %+v, %v; want 1 user", s.Counts, cerr)
 		}
 		return idsnap.Snapshot{}, err
-	}
-	snap, err := st.Commit(ctx)
-	if err != nil {
-		t.Fatalf("Commit = %v", err)
 	}
 	return snap, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -56,7 +57,7 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 		return idsnap.Snapshot{}, err
 	}
 	tx, c := s.tx, s.conn
-	if _, err := c.ExecContext(ctx, closeVanishedSQL, sql.Named("new", tx.snapID), sql.Named("src", tx.srcID)); err != nil {
+	if err := s.closeVanished(ctx); err != nil {
 		return idsnap.Snapshot{}, s.db.dbError(op, err)
 	}
 	snap := idsnap.Snapshot{
@@ -65,7 +66,7 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 	}
 	var err error
 	if snap.Digest, err = s.digest(ctx, snap.Counts); err != nil {
-		return idsnap.Snapshot{}, s.db.dbError(op, err)
+		return idsnap.Snapshot{}, fmt.Errorf("%s: %w", op, err)
 	}
 	snap.ChainDigest = chainDigest(tx.prevChain, snap.Digest)
 	var pull any // NULL when the caller recorded nothing
@@ -190,7 +191,12 @@ func (s *Stage) apply(ctx context.Context) error {
 	if s.waiting == 0 {
 		return nil
 	}
-	args := []any{sql.Named("new", s.tx.snapID), sql.Named("src", s.tx.srcID)}
+	var base int64
+	err := s.conn.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM versions").Scan(&base)
+	if err != nil {
+		return s.db.dbError("stage "+s.src.Name, err)
+	}
+	args := []any{sql.Named("new", s.tx.snapID), sql.Named("src", s.tx.srcID), sql.Named("base", base)}
 	for _, q := range applySQL {
 		if _, err := s.conn.ExecContext(ctx, q, args...); err != nil {
 			return s.db.dbError("stage "+s.src.Name, err)
@@ -201,77 +207,80 @@ func (s *Stage) apply(ctx context.Context) error {
 }
 
 // applySQL applies the rows of temp.batch as snapshot :new of source :src.
-// The order matters: once changed versions are closed, a key with a
-// current version is exactly an unchanged record. Every key is new to this
-// snapshot (temp.seen refused duplicates), so a version starting at :new
-// is one this batch inserted.
+// Put has already compared each record with the source's current versions,
+// so no statement looks a key up: a row closes the version it names and
+// inserts its own, or adds activity to the version it names.
+//
+// A new version's id is :base (the largest id when the batch is applied,
+// this Stage holding the write lock) plus its row's rowid, so its activity
+// needs no lookup either. Versions are inserted in key order, so the index
+// inserts of one batch are near each other.
 //
 // OR ROLLBACK spares each statement a journal of the pages it changes,
 // kept to undo just that statement should a constraint fail: a failure
-// ends the whole pull anyway. CROSS JOIN keeps the batch the outer loop:
-// temp.batch has no statistics, and the planner would otherwise scan the
-// source's whole index once and the batch for every entry.
+// ends the whole pull anyway.
 var applySQL = []string{
-	// Close the current versions whose attributes changed. The covering
-	// versions_key seek reads no table rows.
 	`UPDATE OR ROLLBACK versions SET valid_to = :new WHERE id IN (
-		SELECT v.id FROM temp.batch b CROSS JOIN versions v INDEXED BY versions_key
-			ON v.source_id = :src AND v.kind = b.kind AND v.ext_id = b.ext_id
-		WHERE v.valid_to IS NULL AND v.hash != b.hash)`,
-	// Insert the new versions: every record without a current one, in key
-	// order so the index inserts of one batch are near each other.
-	`INSERT OR ROLLBACK INTO versions (source_id, kind, ext_id, valid_from, hash, principal_id, resource_id,
+		SELECT vid FROM temp.batch WHERE NOT act_only AND vid IS NOT NULL)`,
+	`INSERT OR ROLLBACK INTO versions (id, source_id, kind, ext_id, valid_from, hash, principal_id, resource_id,
 		entitlement_id, email, email_verified, username, name, status, type, external_id, created_at, raw)
-	SELECT :src, kind, ext_id, :new, hash, principal_id, resource_id,
+	SELECT :base + rowid, :src, kind, ext_id, :new, hash, principal_id, resource_id,
 		entitlement_id, email, email_verified, username, name, status, type, external_id, created_at, raw
-	FROM temp.batch b WHERE NOT EXISTS (
-		SELECT 1 FROM versions v
-		WHERE v.source_id = :src AND v.kind = b.kind AND v.ext_id = b.ext_id AND v.valid_to IS NULL)
-	ORDER BY kind, ext_id`,
-	// Record activity only where it differs from the version's latest row
-	// (no row reads as all NULL, which is "no activity"). A version this
-	// snapshot inserted has no row yet, so it needs no lookup; a continuing
-	// one is compared with its latest row in one seek (descending on the
-	// primary key), not a max() subquery and a second seek to that row.
+	FROM temp.batch WHERE NOT act_only ORDER BY kind, ext_id`,
+	// Activity is recorded where it differs from the version's latest
+	// row: for a new version, where there is any.
 	`INSERT OR ROLLBACK INTO activity (version_id, valid_from, last_sign_in, sign_ins, failed_sign_ins)
-	SELECT v.id, :new, b.last_sign_in, b.sign_ins, b.failed_sign_ins
-	FROM temp.batch b CROSS JOIN versions v
-		ON v.source_id = :src AND v.kind = b.kind AND v.ext_id = b.ext_id AND v.valid_to IS NULL
-	WHERE CASE WHEN v.valid_from = :new
-		THEN (b.last_sign_in, b.sign_ins, b.failed_sign_ins) IS NOT (NULL, NULL, NULL)
-		ELSE (b.last_sign_in, b.sign_ins, b.failed_sign_ins) IS NOT (
-			SELECT last_sign_in, sign_ins, failed_sign_ins FROM activity
-			WHERE version_id = v.id ORDER BY valid_from DESC LIMIT 1) END`,
+	SELECT CASE WHEN act_only THEN vid ELSE :base + rowid END, :new, last_sign_in, sign_ins, failed_sign_ins
+	FROM temp.batch WHERE act_only OR (last_sign_in, sign_ins, failed_sign_ins) IS NOT (NULL, NULL, NULL)`,
 	`DELETE FROM temp.batch`,
 }
 
-// closeVanishedSQL closes, once every batch is applied, the current
-// versions of records this pull did not see. The covering versions_key
-// scan reads no table rows.
-const closeVanishedSQL = `UPDATE versions SET valid_to = :new WHERE id IN (
-	SELECT v.id FROM versions v INDEXED BY versions_key
-	WHERE v.source_id = :src AND v.valid_to IS NULL AND v.valid_from < :new AND NOT EXISTS (
-		SELECT 1 FROM temp.seen s WHERE s.kind = v.kind AND s.ext_id = v.ext_id))`
+// closeVanished closes, once every batch is applied, the current versions
+// of records this pull did not see.
+func (s *Stage) closeVanished(ctx context.Context) error {
+	var stmt *sql.Stmt
+	for i, e := range s.idx.ents {
+		if s.idx.wasSeen(i) {
+			continue
+		}
+		if stmt == nil {
+			var err error
+			if stmt, err = s.conn.PrepareContext(ctx, "UPDATE OR ROLLBACK versions SET valid_to = ? WHERE id = ?"); err != nil {
+				return err
+			}
+			defer stmt.Close()
+		}
+		if _, err := stmt.ExecContext(ctx, s.tx.snapID, e.vid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// digestSQL reads the snapshot's records in canonical order once every
+// change is applied: they are the source's current versions. The covering
+// versions_key scan reads no table rows.
+const digestSQL = `SELECT kind, ext_id, hash FROM versions INDEXED BY versions_key
+	WHERE source_id = ? AND valid_to IS NULL ORDER BY kind, ext_id`
 
 // digest computes the snapshot's content digest and counts. The digest is
 // SHA-256 over one line per record in canonical order (kind as in
 // idsnap.Kinds, then id bytewise): kind NUL id NUL hex(attribute hash) LF.
+// A key read twice is a record the pull staged twice as new.
 func (s *Stage) digest(ctx context.Context, counts map[idsnap.Kind]int64) (string, error) {
-	rows, err := s.conn.QueryContext(ctx, "SELECT kind, ext_id, hash FROM temp.seen ORDER BY kind, ext_id")
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
 	h := sha256.New()
 	var line []byte
-	for rows.Next() {
-		var code int
-		var id string
-		var hash []byte
-		if err := rows.Scan(&code, &id, &hash); err != nil {
-			return "", err
+	var lastKind int64
+	var lastID string
+	err := rawQuery(ctx, s.conn, digestSQL, []driver.NamedValue{{Ordinal: 1, Value: s.tx.srcID}}, func(v []driver.Value) error {
+		code, _ := i64(v[0])
+		id := str(v[1])
+		hash, _ := v[2].([]byte)
+		k := kindOf(int(code))
+		if code == lastKind && id == lastID {
+			return fmt.Errorf("duplicate %s %q", k, id)
 		}
-		k := kindOf(code)
+		lastKind, lastID = code, id
 		counts[k]++
 		line = append(line[:0], k...)
 		line = append(line, 0)
@@ -280,8 +289,9 @@ func (s *Stage) digest(ctx context.Context, counts map[idsnap.Kind]int64) (strin
 		line = hex.AppendEncode(line, hash)
 		line = append(line, '\n')
 		h.Write(line)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return "", err
 	}
 	for _, k := range idsnap.Kinds {

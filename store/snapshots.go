@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -322,28 +321,7 @@ func (db *DB) query(ctx context.Context, q string, args []driver.NamedValue, fn 
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		qc, ok := dc.(driver.QueryerContext)
-		if !ok {
-			return fmt.Errorf("sqlite driver connection %T cannot query", dc)
-		}
-		rows, err := qc.QueryContext(ctx, q, args)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		vals := make([]driver.Value, len(rows.Columns()))
-		for {
-			if err := rows.Next(vals); err == io.EOF {
-				return ctx.Err()
-			} else if err != nil {
-				return err
-			}
-			if err := fn(vals); err != nil {
-				return err
-			}
-		}
-	})
+	return rawQuery(ctx, conn, q, args, fn)
 }
 
 // str is a driver value as a string; NULL is "".

@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/idsnap/idsnap"
 )
 
@@ -32,14 +30,18 @@ import (
 // committing, or another process writes) batches wait in a TEMP table,
 // which no other connection sees and SQLite drops when the connection ends.
 //
-// Put canonicalizes and hashes in the caller's goroutine and hands full
-// batches to the writer goroutine, so preparing and writing overlap.
+// Stage begins by reading the source's current versions into an index
+// (index.go). Put canonicalizes and hashes in the caller's goroutine,
+// compares with the index, and hands only new, changed and signed-in
+// records to the writer goroutine in batches, so preparing and writing
+// overlap and an unchanged record costs no SQL at all.
 type Stage struct {
 	db      *DB
 	src     idsnap.Source
 	takenAt time.Time
 	pull    *idsnap.PullInfo
-	lastID  int64 // the source's latest snapshot when the pull began
+	lastID  int64  // the source's latest snapshot when the pull began
+	idx     *index // its current versions
 
 	conn    *sql.Conn
 	chunk   *sql.Stmt // prepared once: re-preparing costs more than the insert
@@ -73,8 +75,12 @@ type batch struct {
 	rows []row
 }
 
-// row is a record ready for the staging table.
+// row is a record ready for the staging table: a new version (closing
+// version vid when it replaces one), or with actOnly the new activity of
+// version vid, whose attributes did not change.
 type row struct {
+	vid                           int64
+	actOnly                       bool
 	kind                          int
 	id                            string
 	hash                          []byte
@@ -87,27 +93,19 @@ type row struct {
 }
 
 const (
-	stageCols = 18
+	stageCols = 20
 	batchRows = 2048 // rows per staging transaction and per applied batch
 	chunkRows = 128  // rows per multi-row INSERT
 	// temp.batch holds rows not yet applied to the interval tables, in
-	// arrival order; temp.seen holds every record's key and hash: its key
-	// refuses duplicates across batches, and Commit reads it for the
-	// digest and to find the versions that vanished.
+	// arrival order.
 	batchTable = `CREATE TEMP TABLE batch (
+	vid INTEGER, act_only INTEGER NOT NULL,
 	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
 	last_sign_in INTEGER, sign_ins INTEGER, failed_sign_ins INTEGER,
 	principal_id TEXT, resource_id TEXT, entitlement_id TEXT, email TEXT,
 	email_verified INTEGER, username TEXT, name TEXT, status TEXT, type TEXT,
 	external_id TEXT, created_at TEXT, raw TEXT)`
-	seenTable = `CREATE TEMP TABLE seen (
-	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
-	PRIMARY KEY (kind, ext_id)) WITHOUT ROWID`
 	batchInsert = `INSERT OR ROLLBACK INTO temp.batch VALUES `
-	// OR ROLLBACK as in applySQL: a duplicate ends the pull.
-	// The batch's rows are the last n of temp.batch: rowids count up from
-	// 1 since the table was last emptied.
-	seenInsert = `INSERT OR ROLLBACK INTO temp.seen SELECT kind, ext_id, hash FROM temp.batch WHERE rowid > ?`
 )
 
 // Stage begins a pull of src. It uses only the source's name, provider,
@@ -121,9 +119,8 @@ func (db *DB) Stage(ctx context.Context, src idsnap.Source) (*Stage, error) {
 		return nil, db.dbError("stage", err)
 	}
 	s := &Stage{db: db, src: src, conn: conn, takenAt: db.now().UTC()}
-	err = conn.QueryRowContext(ctx, `SELECT coalesce(max(s.id), 0) FROM snapshots s
-		JOIN sources o ON o.id = s.source_id WHERE o.name = ?`, src.Name).Scan(&s.lastID)
-	for _, q := range []string{"DROP TABLE IF EXISTS temp.batch", "DROP TABLE IF EXISTS temp.seen", batchTable, seenTable} {
+	err = s.begin(ctx)
+	for _, q := range []string{"DROP TABLE IF EXISTS temp.batch", batchTable} {
 		if err == nil {
 			_, err = conn.ExecContext(ctx, q)
 		}
@@ -168,6 +165,21 @@ func (s *Stage) Put(ctx context.Context, r idsnap.Record) error {
 	rw, err := prepare(r)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", s.src.Name, err)
+	}
+	if i := s.idx.find(keyOf(rw.kind, rw.id)); i >= 0 {
+		e := &s.idx.ents[i]
+		if s.idx.mark(i) {
+			err := fmt.Errorf("stage %s: duplicate %s %q", s.src.Name, r.Kind, r.ID)
+			s.writerErr.CompareAndSwap(nil, &err)
+			return err
+		}
+		rw.vid = e.vid
+		if hashFP(rw.hash) == e.hash {
+			if actFP(rw.lastSignIn, rw.signIns, rw.failedIn) == e.act {
+				return nil // unchanged
+			}
+			rw.actOnly = true
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -222,12 +234,6 @@ func (s *Stage) flush(ctx context.Context, rows []row) error {
 		}
 	}
 	err := s.insert(ctx, rows)
-	if err == nil {
-		_, err = c.ExecContext(ctx, seenInsert, s.waiting)
-		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
-			err = s.duplicate(ctx, rows)
-		}
-	}
 	if s.tx == nil {
 		if err == nil {
 			_, err = c.ExecContext(ctx, "COMMIT")
@@ -265,7 +271,11 @@ func (s *Stage) insert(ctx context.Context, rows []row) error {
 		}
 		args = args[:0]
 		for _, r := range rows[:n] {
-			args = append(args, r.kind, r.id, r.hash, r.lastSignIn, r.signIns, r.failedIn,
+			var vid any
+			if r.vid != 0 {
+				vid = r.vid
+			}
+			args = append(args, vid, r.actOnly, r.kind, r.id, r.hash, r.lastSignIn, r.signIns, r.failedIn,
 				r.principal, r.resource, r.entitle, r.email, r.verified, r.username, r.name,
 				r.status, r.typ, r.externalID, r.createdAt, r.raw)
 		}
@@ -277,19 +287,23 @@ func (s *Stage) insert(ctx context.Context, rows []row) error {
 	return nil
 }
 
-// duplicate names the record a failed batch repeated.
-func (s *Stage) duplicate(ctx context.Context, rows []row) error {
-	seen := map[[2]any]bool{}
-	for _, r := range rows {
-		k := [2]any{r.kind, r.id}
-		var one int
-		err := s.conn.QueryRowContext(ctx, "SELECT 1 FROM temp.seen WHERE kind = ? AND ext_id = ?", r.kind, r.id).Scan(&one)
-		if seen[k] || err == nil {
-			return fmt.Errorf("duplicate %s %q", kindOf(r.kind), r.id)
-		}
-		seen[k] = true
+// begin reads, in one read transaction, the source's latest snapshot and
+// its current versions, so the index is the state that snapshot left:
+// Commit's check that no other snapshot followed it keeps them true.
+func (s *Stage) begin(ctx context.Context) error {
+	if _, err := s.conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return err
 	}
-	return errors.New("constraint violated")
+	err := s.conn.QueryRowContext(ctx, `SELECT coalesce(max(s.id), 0) FROM snapshots s
+		JOIN sources o ON o.id = s.source_id WHERE o.name = ?`, s.src.Name).Scan(&s.lastID)
+	s.idx = &index{}
+	if err == nil && s.lastID != 0 {
+		s.idx, err = loadIndex(ctx, s.conn, s.src.Name)
+	}
+	if _, cerr := s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // SetOrg names the tenant the pull read when the source's configuration
@@ -331,9 +345,6 @@ func (s *Stage) release() error {
 	ctx := context.Background()
 	s.unlock(ctx, "ROLLBACK")
 	_, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.batch")
-	if err == nil {
-		_, err = s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.seen")
-	}
 	if cerr := s.conn.Close(); err == nil {
 		err = cerr
 	}

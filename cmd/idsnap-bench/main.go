@@ -67,7 +67,8 @@ type bench struct {
 	figs []figure
 	db1M string // the database the rss part pulled, for the report part
 	// providers the pull part pulls; nil: all of them
-	providers []string
+	providers     []string
+	childProfiles string // directory for the pull children's CPU profiles
 }
 
 func (b *bench) add(f figure) {
@@ -99,6 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", "", "scratch directory (default: a new temporary directory, removed at the end)")
 	keep := fs.Bool("keep", false, "keep the scratch directory")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
+	childProfiles := fs.String("childprofiles", "", "write a CPU profile of each pull child to `DIR`")
 	providers := fs.String("providers", "kinde,ory,zitadel", "comma-separated providers the pull part pulls")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -115,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	b := &bench{sc: sc, dir: *dir, out: stdout, providers: strings.Split(*providers, ",")}
+	b := &bench{sc: sc, dir: *dir, out: stdout, providers: strings.Split(*providers, ","), childProfiles: *childProfiles}
 	for _, p := range b.providers {
 		if !slices.Contains(pullProviders, p) {
 			fmt.Fprintf(stderr, "idsnap-bench: -providers %q: providers are %s\n", p, strings.Join(pullProviders, ","))

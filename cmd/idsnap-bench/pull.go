@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,7 +173,11 @@ func (b *bench) pullTenant(ctx context.Context, t tenant) error {
 				t.churn(r)
 			}
 			before := t.faults.Count("")
-			res, err := b.pullChild(ctx, t.src, conc, db)
+			prof := ""
+			if b.childProfiles != "" {
+				prof = filepath.Join(b.childProfiles, fmt.Sprintf("%s-c%d-%s.pprof", t.src.Name, conc, map[bool]string{false: "first", true: "again"}[again]))
+			}
+			res, err := b.pullChild(ctx, t.src, conc, db, prof)
 			if err != nil {
 				return fmt.Errorf("pull %s: %w", t.name, err)
 			}
@@ -213,15 +218,15 @@ type childPull struct {
 }
 
 // pullChild pulls src at concurrency conc into the database at path, in a
-// child process.
-func (b *bench) pullChild(ctx context.Context, src idsnap.Source, conc int, path string) (childPull, error) {
+// child process, which writes a CPU profile to profile unless it is "".
+func (b *bench) pullChild(ctx context.Context, src idsnap.Source, conc int, path, profile string) (childPull, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return childPull{}, err
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, exe, pullChildArg, "-provider", src.Provider, "-url", src.BaseURL,
-		"-db", path, "-concurrency", fmt.Sprint(conc))
+		"-db", path, "-concurrency", fmt.Sprint(conc), "-cpuprofile", profile)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return childPull{}, fmt.Errorf("child: %w: %s", err, strings.TrimSpace(stderr.String()))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
 // tenant is a small generated access graph, mutated between pulls.
@@ -204,7 +205,7 @@ func expectState(t *testing.T, source string, recs []idsnap.Record) []idsnap.Rec
 	for i, r := range recs {
 		r.Source = source
 		if len(r.Raw) > 0 {
-			c, err := canonicalJSON(r.Raw)
+			c, err := jsonbytes.Canonical(r.Raw)
 			if err != nil {
 				t.Fatal(err)
 			}

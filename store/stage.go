@@ -6,16 +6,15 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
 // Stage collects one pull of one source, on a connection of its own.
@@ -365,7 +364,7 @@ func prepare(r idsnap.Record) (row, error) {
 	var raw []byte
 	if len(bytes.TrimSpace(r.Raw)) > 0 {
 		var err error
-		if raw, err = canonicalJSON(r.Raw); err != nil {
+		if raw, err = jsonbytes.Canonical(r.Raw); err != nil {
 			return row{}, fmt.Errorf("%s %q: raw: %w", r.Kind, r.ID, err)
 		}
 	}
@@ -430,154 +429,4 @@ func parseTime(s string) time.Time {
 	}
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
-}
-
-// canonicalJSON returns src with object keys sorted and insignificant
-// space removed, so key order or indentation never counts as a change.
-// Strings and numbers are kept as the provider wrote them.
-func canonicalJSON(src []byte) ([]byte, error) {
-	if !json.Valid(src) {
-		return nil, errors.New("not valid JSON")
-	}
-	p := canonPool.Get().(*canon)
-	p.s, p.i, p.tmp, p.ms = src, 0, p.tmp[:0], p.ms[:0]
-	p.value()
-	out := bytes.Clone(p.tmp)
-	p.s = nil
-	canonPool.Put(p)
-	return out, nil
-}
-
-var canonPool = sync.Pool{New: func() any { return new(canon) }}
-
-// canon walks JSON already known to be valid, writing the canonical form
-// to tmp. Objects write their members to tmp, then their sorted form after
-// them, and move that down over the members: one buffer, no allocation per
-// object once warm.
-type canon struct {
-	s   []byte
-	i   int
-	tmp []byte
-	ms  []member
-}
-
-// member is one object member: its key (a span of s, or decoded when it
-// has escapes) and its canonical "key":value span in tmp.
-type member struct {
-	ks, ke     int
-	esc        []byte
-	start, end int
-}
-
-func (p *canon) key(m *member) []byte {
-	if m.esc != nil {
-		return m.esc
-	}
-	return p.s[m.ks:m.ke]
-}
-
-func (p *canon) space() {
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-// delim marks the bytes that end a number or literal.
-var delim = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, ',': true, ']': true, '}': true}
-
-func (p *canon) value() {
-	p.space()
-	switch p.s[p.i] {
-	case '{':
-		p.object()
-	case '[':
-		p.i++
-		p.tmp = append(p.tmp, '[')
-		for first := true; ; first = false {
-			p.space()
-			if p.s[p.i] == ']' {
-				p.i++
-				p.tmp = append(p.tmp, ']')
-				return
-			}
-			if !first {
-				p.i++ // ','
-				p.tmp = append(p.tmp, ',')
-			}
-			p.value()
-		}
-	case '"':
-		start := p.i
-		p.skipString()
-		p.tmp = append(p.tmp, p.s[start:p.i]...)
-	default:
-		start := p.i
-		for p.i < len(p.s) && !delim[p.s[p.i]] {
-			p.i++
-		}
-		p.tmp = append(p.tmp, p.s[start:p.i]...)
-	}
-}
-
-func (p *canon) skipString() {
-	p.i++ // opening quote
-	for p.s[p.i] != '"' {
-		if p.s[p.i] == '\\' {
-			p.i++
-		}
-		p.i++
-	}
-	p.i++
-}
-
-func (p *canon) object() {
-	p.i++ // '{'
-	tmpBase, msBase := len(p.tmp), len(p.ms)
-	for {
-		p.space()
-		if p.s[p.i] == '}' {
-			p.i++
-			break
-		}
-		if p.s[p.i] == ',' {
-			p.i++
-			continue
-		}
-		start := p.i
-		p.skipString()
-		m := member{ks: start + 1, ke: p.i - 1, start: len(p.tmp)}
-		if bytes.IndexByte(p.s[start:p.i], '\\') >= 0 {
-			var k string
-			json.Unmarshal(p.s[start:p.i], &k) // valid JSON: cannot fail
-			m.esc = []byte(k)
-		}
-		p.tmp = append(p.tmp, p.s[start:p.i]...)
-		p.tmp = append(p.tmp, ':')
-		p.space()
-		p.i++ // ':'
-		p.value()
-		m.end = len(p.tmp)
-		p.ms = append(p.ms, m)
-	}
-	ms := p.ms[msBase:]
-	cmp := func(a, b member) int { return bytes.Compare(p.key(&a), p.key(&b)) }
-	if !slices.IsSortedFunc(ms, cmp) {
-		slices.SortStableFunc(ms, cmp)
-	}
-	res := len(p.tmp)
-	p.tmp = append(p.tmp, '{')
-	for i, m := range ms {
-		if i > 0 {
-			p.tmp = append(p.tmp, ',')
-		}
-		p.tmp = append(p.tmp, p.tmp[m.start:m.end]...)
-	}
-	p.tmp = append(p.tmp, '}')
-	n := copy(p.tmp[tmpBase:], p.tmp[res:])
-	p.tmp, p.ms = p.tmp[:tmpBase+n], p.ms[:msBase]
 }

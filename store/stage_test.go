@@ -132,26 +132,6 @@ func TestPutRejects(t *testing.T) {
 	}
 }
 
-func TestCanonicalJSON(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"b":1,"a":2}`, `{"a":2,"b":1}`},
-		{" {\n \"z\" : [ 3 , {\"y\":1,\"x\":null} ], \"a\":\"s p\\\"\"}", `{"a":"s p\"","z":[3,{"x":null,"y":1}]}`},
-		{`{"\u0062":1,"a":true}`, `{"a":true,"\u0062":1}`},
-		{`[]`, `[]`},
-		{`{}`, `{}`},
-		{`"x"`, `"x"`},
-		{`1.50`, `1.50`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := canonicalJSON([]byte(tt.in))
-			if err != nil || string(got) != tt.want {
-				t.Errorf("canonicalJSON(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
-			}
-		})
-	}
-}
-
 func TestConcurrentPullOfOneSource(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)

@@ -15,6 +15,8 @@ package jsonscan
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
 // Decode reads raw with read, or with json.Unmarshal where read declines
@@ -34,29 +36,29 @@ func Decode[T any](raw []byte, read func(*T, []byte) bool) (T, error) {
 // object b, in order; key is as sent, without escapes. It returns false
 // when b is not an object of plain keys, or when member returns false.
 func Members(b []byte, member func(key, val []byte) bool) bool {
-	i := Space(b, 0)
+	i := jsonbytes.Space(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	i = Space(b, i+1)
+	i = jsonbytes.Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return Space(b, i+1) == len(b)
+		return jsonbytes.Space(b, i+1) == len(b)
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return false
 		}
-		end, escaped, _ := StringEnd(b, i)
+		end, escaped, _ := jsonbytes.StringEnd(b, i)
 		if end < 0 || escaped {
 			return false
 		}
 		key := b[i+1 : end-1]
-		i = Space(b, end)
+		i = jsonbytes.Space(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return false
 		}
-		i = Space(b, i+1)
-		end = ValueEnd(b, i)
+		i = jsonbytes.Space(b, i+1)
+		end = jsonbytes.ValueEnd(b, i)
 		if end < 0 || !member(key, b[i:end]) {
 			return false
 		}
@@ -71,16 +73,16 @@ func Members(b []byte, member func(key, val []byte) bool) bool {
 // Elements calls elem with each element of the array b, in order. It
 // returns false when b is not an array, or when elem returns false.
 func Elements(b []byte, elem func(val []byte) bool) bool {
-	i := Space(b, 0)
+	i := jsonbytes.Space(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return false
 	}
-	i = Space(b, i+1)
+	i = jsonbytes.Space(b, i+1)
 	if i < len(b) && b[i] == ']' {
-		return Space(b, i+1) == len(b)
+		return jsonbytes.Space(b, i+1) == len(b)
 	}
 	for {
-		end := ValueEnd(b, i)
+		end := jsonbytes.ValueEnd(b, i)
 		if end < 0 || !elem(b[i:end]) {
 			return false
 		}
@@ -96,83 +98,17 @@ func Elements(b []byte, elem func(val []byte) bool) bool {
 // (next is where the following one starts) or close, which must end b.
 // ok is false for anything else.
 func after(b []byte, end int, close byte) (next int, closed, ok bool) {
-	i := Space(b, end)
+	i := jsonbytes.Space(b, end)
 	if i >= len(b) {
 		return 0, false, false
 	}
 	switch b[i] {
 	case ',':
-		return Space(b, i+1), false, true
+		return jsonbytes.Space(b, i+1), false, true
 	case close:
-		return 0, true, Space(b, i+1) == len(b)
+		return 0, true, jsonbytes.Space(b, i+1) == len(b)
 	}
 	return 0, false, false
-}
-
-// Space returns the index of the first byte at or after i that is not
-// JSON white space.
-func Space(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// StringEnd returns the index after the string that starts at b[i] (-1
-// when it does not end), whether it has escapes, and whether it has bytes
-// outside ASCII.
-func StringEnd(b []byte, i int) (end int, escaped, wide bool) {
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, escaped, wide
-		case c == '\\':
-			escaped = true
-			i++
-		case c >= 0x80:
-			wide = true
-		}
-	}
-	return -1, escaped, wide
-}
-
-// ValueEnd returns the index after the value that starts at b[i], -1 when
-// it does not end.
-func ValueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		end, _, _ := StringEnd(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for ; i < len(b); i++ {
-			switch b[i] {
-			case '"':
-				end, _, _ := StringEnd(b, i)
-				if end < 0 {
-					return -1
-				}
-				i = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-		}
-		return -1
-	}
-	for ; i < len(b); i++ { // a number or a literal
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return i
-		}
-	}
-	return i
 }
 
 // String reads a string value into s as json.Unmarshal does; null leaves
@@ -186,7 +122,7 @@ func String(v []byte, s *string) bool {
 	}
 	// Without escapes and with valid UTF-8 (json.Unmarshal replaces
 	// invalid bytes) a string's bytes are its value.
-	if end, escaped, wide := StringEnd(v, 0); end == len(v) && !escaped && (!wide || utf8.Valid(v[1:end-1])) {
+	if end, escaped, wide := jsonbytes.StringEnd(v, 0); end == len(v) && !escaped && (!wide || utf8.Valid(v[1:end-1])) {
 		*s = string(v[1 : end-1])
 		return true
 	}

@@ -12,7 +12,7 @@ import (
 // space removed, so key order or indentation never counts as a change.
 // Strings and numbers are kept as the provider wrote them.
 func Canonical(src []byte) ([]byte, error) {
-	if !json.Valid(src) {
+	if !Valid(src) {
 		return nil, errors.New("not valid JSON")
 	}
 	p := canonPool.Get().(*canon)

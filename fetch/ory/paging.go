@@ -12,6 +12,7 @@ import (
 
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/internal/ahead"
+	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
 // Fetch lists every identity, page by page, and emits one user record per
@@ -211,39 +212,21 @@ func (a *arrayBody) UnmarshalJSON(b []byte) error {
 // counting brackets; a second full parse cost a sixth of a pull's CPU.
 func (a arrayBody) items() []json.RawMessage {
 	var items []json.RawMessage
-	depth, start := 0, -1
-	for i := 0; i < len(a); i++ {
-		c := a[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			continue
-		case depth == 1 && (c == ',' || c == ']'):
-			if start >= 0 {
-				items = append(items, json.RawMessage(bytes.TrimRight(a[start:i], " \t\r\n")))
-				start = -1
-			}
-			if c == ']' {
-				depth--
-			}
-			continue
+	i := jsonbytes.Space(a, 0) + 1 // past '['
+	for {
+		i = jsonbytes.Space(a, i)
+		if i >= len(a) || a[i] == ']' {
+			return items
 		}
-		if depth == 1 && start < 0 {
-			start = i
+		end := jsonbytes.ValueEnd(a, i)
+		if end < 0 { // not valid JSON: cannot happen, see above
+			return items
 		}
-		switch c {
-		case '"':
-			for i++; i < len(a) && a[i] != '"'; i++ {
-				if a[i] == '\\' {
-					i++
-				}
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
+		items = append(items, json.RawMessage(a[i:end]))
+		if i = jsonbytes.Space(a, end); i < len(a) && a[i] == ',' {
+			i++
 		}
 	}
-	return items
 }
 
 // nextPage resolves the rel="next" link of a response to the request at

@@ -15,6 +15,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
 // Strings says how string values are written.
@@ -109,16 +111,7 @@ type walker struct {
 	out []byte
 }
 
-func (w *walker) space() {
-	for w.i < len(w.s) {
-		switch w.s[w.i] {
-		case ' ', '\t', '\n', '\r':
-			w.i++
-		default:
-			return
-		}
-	}
-}
+func (w *walker) space() { w.i = jsonbytes.Space(w.s, w.i) }
 
 // object copies the object at w.i without drop, adding add. top is the
 // outermost object, whose members Objects and Arrays name; unique refuses
@@ -300,16 +293,13 @@ func (w *walker) value() bool {
 	}
 }
 
-// skipString moves past the string at w.i.
+// skipString moves past the string at w.i; false when it does not end.
 func (w *walker) skipString() bool {
-	w.i++
-	for w.s[w.i] != '"' {
-		if w.s[w.i] == '\\' {
-			w.i++
-		}
-		w.i++
+	end, _, _ := jsonbytes.StringEnd(w.s, w.i)
+	if end < 0 {
+		return false
 	}
-	w.i++
+	w.i = end
 	return true
 }
 

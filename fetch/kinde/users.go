@@ -11,6 +11,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
@@ -69,12 +70,81 @@ func (f *Fetcher) listUsers(ctx context.Context, emit fetch.Emit) error {
 		})
 }
 
+// read is the fast path of jsonscan.Decode: it decodes a user as
+// json.Unmarshal does, or reports false for what it leaves to it. The
+// page it came from was validated by json.Unmarshal, and decoding each
+// user again by reflection was the largest cost of a Kinde re-pull.
+func (u *user) read(b []byte) bool {
+	return jsonscan.Members(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "id":
+			return jsonscan.String(v, &u.ID)
+		case "provided_id":
+			return stringPtr(v, &u.ProvidedID)
+		case "email":
+			return stringPtr(v, &u.Email)
+		case "username":
+			return stringPtr(v, &u.Username)
+		case "first_name":
+			return stringPtr(v, &u.FirstName)
+		case "last_name":
+			return stringPtr(v, &u.LastName)
+		case "full_name":
+			return stringPtr(v, &u.FullName)
+		case "is_suspended":
+			return jsonscan.Bool(v, &u.IsSuspended)
+		case "created_on":
+			return stringPtr(v, &u.CreatedOn)
+		case "last_signed_in":
+			return stringPtr(v, &u.LastSignedIn)
+		case "total_sign_ins":
+			return numberPtr(v, &u.TotalSignIns)
+		case "failed_sign_ins":
+			return numberPtr(v, &u.FailedSignIns)
+		}
+		return jsonscan.Other(k, "id", "provided_id", "email", "username", "first_name", "last_name",
+			"full_name", "is_suspended", "created_on", "last_signed_in", "total_sign_ins", "failed_sign_ins")
+	})
+}
+
+// stringPtr reads a string into a fresh *string; null sets p to nil, as
+// json.Unmarshal does.
+func stringPtr(v []byte, p **string) bool {
+	if jsonscan.IsNull(v) {
+		*p = nil
+		return true
+	}
+	var s string
+	if !jsonscan.String(v, &s) {
+		return false
+	}
+	*p = &s
+	return true
+}
+
+// numberPtr reads a number literal into a fresh *json.Number; null sets
+// p to nil. A quoted number, which json.Unmarshal also takes, is left to it.
+func numberPtr(v []byte, p **json.Number) bool {
+	if jsonscan.IsNull(v) {
+		*p = nil
+		return true
+	}
+	if len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
+		return false
+	}
+	n := json.Number(v)
+	*p = &n
+	return true
+}
+
+func decodeUser(raw []byte) (user, error) { return jsonscan.Decode(raw, (*user).read) }
+
 // userRecord turns one users_response item into a user record: every field
 // kept in Raw, numbers exactly as sent, activity moved to Activity.
 func userRecord(raw json.RawMessage) (idsnap.Record, error) {
-	var u user
 	// The counters are *json.Number: decoded exactly without UseNumber.
-	if err := json.Unmarshal(raw, &u); err != nil {
+	u, err := decodeUser(raw)
+	if err != nil {
 		return idsnap.Record{}, fmt.Errorf("decode user: %w", err)
 	}
 	if u.ID == "" {

@@ -27,6 +27,7 @@ import (
 // The digest is still computed from the stored hashes, in full.
 type index struct {
 	ents []entry // sorted by key
+	free func()  // releases ents (allocEntries)
 	seen []uint64
 	// dir[b] is the first entry whose key's top bits are b or more: keys
 	// are uniform, so a lookup searches a bucket of about two entries
@@ -96,6 +97,14 @@ func actFP(vals ...any) uint64 {
 	return maphash.Bytes(keySeeds[2], buf[:])
 }
 
+// release frees the entries; the index is empty afterwards.
+func (x *index) release() {
+	if x.free != nil {
+		x.free()
+	}
+	*x = index{}
+}
+
 // find returns the position of key, or -1.
 func (x *index) find(key fp) int {
 	if len(x.ents) == 0 {
@@ -147,9 +156,11 @@ const loadIndexSQL = `SELECT v.kind, v.ext_id, v.hash, v.id, a.last_sign_in, a.s
 		AND a.valid_from = (SELECT max(valid_from) FROM activity x WHERE x.version_id = v.id)
 	WHERE s.name = ? AND v.valid_to IS NULL`
 
-// loadIndex reads the index of source on conn.
-func loadIndex(ctx context.Context, conn *sql.Conn, source string) (*index, error) {
+// loadIndex reads the index of source on conn; n, the number of records
+// of its latest snapshot, is how many current versions it has.
+func loadIndex(ctx context.Context, conn *sql.Conn, source string, n int) (*index, error) {
 	x := &index{}
+	x.ents, x.free = allocEntries(n)
 	err := rawQuery(ctx, conn, loadIndexSQL, []driver.NamedValue{{Ordinal: 1, Value: source}}, func(v []driver.Value) error {
 		kind, _ := i64(v[0])
 		vid, _ := i64(v[3])
@@ -158,9 +169,9 @@ func loadIndex(ctx context.Context, conn *sql.Conn, source string) (*index, erro
 		return nil
 	})
 	if err != nil {
+		x.release()
 		return nil, err
 	}
-	x.ents = slices.Clip(x.ents)
 	x.buildDir()
 	x.seen = make([]uint64, (len(x.ents)+63)/64)
 	return x, nil

@@ -41,6 +41,10 @@ type Stage struct {
 	pull    *idsnap.PullInfo
 	lastID  int64  // the source's latest snapshot when the pull began
 	idx     *index // its current versions
+	// idxMu guards idx against release while Puts read it: its entries
+	// may live outside the Go heap, and reading them after they are freed
+	// would crash rather than fail.
+	idxMu sync.RWMutex
 
 	conn    *sql.Conn
 	chunk   *sql.Stmt // prepared once: re-preparing costs more than the insert
@@ -131,6 +135,9 @@ func (db *DB) Stage(ctx context.Context, src idsnap.Source) (*Stage, error) {
 		s.one, err = conn.PrepareContext(ctx, oneSQL)
 	}
 	if err != nil {
+		if s.idx != nil {
+			s.idx.release()
+		}
 		conn.Close()
 		return nil, db.dbError("stage "+src.Name, err)
 	}
@@ -165,20 +172,8 @@ func (s *Stage) Put(ctx context.Context, r idsnap.Record) error {
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", s.src.Name, err)
 	}
-	if i := s.idx.find(keyOf(rw.kind, rw.id)); i >= 0 {
-		e := &s.idx.ents[i]
-		if s.idx.mark(i) {
-			err := fmt.Errorf("stage %s: duplicate %s %q", s.src.Name, r.Kind, r.ID)
-			s.writerErr.CompareAndSwap(nil, &err)
-			return err
-		}
-		rw.vid = e.vid
-		if hashFP(rw.hash) == e.hash {
-			if actFP(rw.lastSignIn, rw.signIns, rw.failedIn) == e.act {
-				return nil // unchanged
-			}
-			rw.actOnly = true
-		}
+	if unchanged, err := s.compare(&rw, r); err != nil || unchanged {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,6 +188,33 @@ func (s *Stage) Put(ctx context.Context, r idsnap.Record) error {
 		s.buf = make([]row, 0, batchRows)
 	}
 	return nil
+}
+
+// compare looks rw up in the index: an unchanged record needs no row, one
+// that only signed in becomes an activity row of its version, a changed
+// one closes its version. A record seen twice poisons the Stage.
+func (s *Stage) compare(rw *row, r idsnap.Record) (unchanged bool, err error) {
+	s.idxMu.RLock()
+	defer s.idxMu.RUnlock()
+	i := s.idx.find(keyOf(rw.kind, rw.id))
+	if i < 0 {
+		return false, nil
+	}
+	e := &s.idx.ents[i]
+	if s.idx.mark(i) {
+		err := fmt.Errorf("stage %s: duplicate %s %q", s.src.Name, r.Kind, r.ID)
+		s.writerErr.CompareAndSwap(nil, &err)
+		return false, err
+	}
+	rw.vid = e.vid
+	if hashFP(rw.hash) != e.hash {
+		return false, nil
+	}
+	if actFP(rw.lastSignIn, rw.signIns, rw.failedIn) == e.act {
+		return true, nil
+	}
+	rw.actOnly = true
+	return false, nil
 }
 
 func (s *Stage) usable() error {
@@ -293,11 +315,14 @@ func (s *Stage) begin(ctx context.Context) error {
 	if _, err := s.conn.ExecContext(ctx, "BEGIN"); err != nil {
 		return err
 	}
-	err := s.conn.QueryRowContext(ctx, `SELECT coalesce(max(s.id), 0) FROM snapshots s
-		JOIN sources o ON o.id = s.source_id WHERE o.name = ?`, s.src.Name).Scan(&s.lastID)
+	var n int
+	err := s.conn.QueryRowContext(ctx, `SELECT s.id, s.users + s.resources + s.entitlements + s.grants FROM snapshots s
+		JOIN sources o ON o.id = s.source_id WHERE o.name = ? ORDER BY s.id DESC LIMIT 1`, s.src.Name).Scan(&s.lastID, &n)
 	s.idx = &index{}
-	if err == nil && s.lastID != 0 {
-		s.idx, err = loadIndex(ctx, s.conn, s.src.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil
+	} else if err == nil {
+		s.idx, err = loadIndex(ctx, s.conn, s.src.Name, n)
 	}
 	if _, cerr := s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err == nil {
 		err = cerr
@@ -339,6 +364,9 @@ func (s *Stage) Abort() error {
 // tables and hands the connection back.
 func (s *Stage) release() error {
 	s.cancel()
+	s.idxMu.Lock()
+	s.idx.release()
+	s.idxMu.Unlock()
 	s.chunk.Close()
 	s.one.Close()
 	ctx := context.Background()

@@ -243,10 +243,9 @@ func (s *Stage) finish() error {
 	return nil
 }
 
-// flush writes one batch to temp.batch and its keys to temp.seen, then
-// applies what waits there when this Stage holds (or can take at once) the
+// flush writes one batch to temp.batch, then applies what waits there when this Stage holds (or can take at once) the
 // write lock. Before the lock is held, each batch is its own transaction
-// on TEMP tables only, which takes no lock on the database.
+// on the TEMP table only, which takes no lock on the database.
 func (s *Stage) flush(ctx context.Context, rows []row) error {
 	c, op := s.conn, "stage "+s.src.Name
 	if s.tx == nil {

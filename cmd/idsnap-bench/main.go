@@ -81,9 +81,6 @@ func (b *bench) logf(format string, args ...any) {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == childArg {
-		os.Exit(child(os.Args[2:]))
-	}
 	if len(os.Args) > 1 && os.Args[1] == pullChildArg {
 		os.Exit(pullChildMain(os.Args[2:]))
 	}

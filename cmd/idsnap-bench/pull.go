@@ -254,8 +254,8 @@ func keyValues(r io.Reader) map[string]string {
 	return res
 }
 
-// pullChildMain is the pull child: it pulls one source as idsnap pull does
-// and prints key=value lines.
+// pullChildMain is the child of the pull and rss parts: it pulls one
+// source as idsnap pull does and prints key=value lines.
 func pullChildMain(args []string) int {
 	fs := flag.NewFlagSet("pull-child", flag.ContinueOnError)
 	provider := fs.String("provider", "", "kinde, ory or zitadel")
@@ -263,6 +263,7 @@ func pullChildMain(args []string) int {
 	path := fs.String("db", "", "database")
 	conc := fs.Int("concurrency", 0, "the source's concurrency")
 	cpuprofile := fs.String("cpuprofile", "", "CPU profile `FILE`")
+	memprofile := fs.String("memprofile", "", "heap profile `FILE`, written after the fetch")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -302,19 +303,27 @@ func pullChildMain(args []string) int {
 		var n atomic.Int64
 		var fetched time.Duration
 		_, err = ingest.Pull(ctx, db, src, f, ingest.Hooks{
-			Staged:     func(idsnap.Record) { n.Add(1) },
-			Committing: func() { fetched = time.Since(start) },
+			Staged: func(idsnap.Record) { n.Add(1) },
+			Committing: func() {
+				fetched = time.Since(start)
+				if *memprofile != "" {
+					if err := writeHeapProfile(*memprofile); err != nil {
+						fmt.Fprintln(os.Stderr, err)
+					}
+				}
+			},
 		})
 		if err != nil {
 			return err
 		}
-		fmt.Printf("records=%d\nfetched=%s\nwall=%s\n", n.Load(), fetched, time.Since(start))
+		fmt.Printf("records=%d\nfetched=%s\nwall=%s\nseconds=%.1f\n", n.Load(), fetched, time.Since(start), time.Since(start).Seconds())
 		return nil
 	}()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	fmt.Printf("db_mb=%.0f\nvmhwm_kb=%d\n", float64(fileSize(*path))/1e6, vmHWM())
 	return 0
 }
 

@@ -3,27 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/idsnap/idsnap"
-	"github.com/idsnap/idsnap/fetch"
-	"github.com/idsnap/idsnap/fetch/kinde"
 	"github.com/idsnap/idsnap/fetch/kinde/kindetest"
-	"github.com/idsnap/idsnap/ingest"
-	"github.com/idsnap/idsnap/store"
 )
-
-// childArg makes the bench binary the pull child of the rss part.
-const childArg = "-rss-child"
 
 const rssTargetMB = 300
 
@@ -58,7 +48,7 @@ func (b *bench) rss(ctx context.Context) error {
 // its figure.
 func (b *bench) rssPull(ctx context.Context, exe, url, path string, n, orgs int, again bool) error {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, exe, childArg, "-url", url, "-db", path)
+	cmd := exec.CommandContext(ctx, exe, pullChildArg, "-provider", "kinde", "-url", url, "-db", path)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	name := fmt.Sprintf("peak RSS pulling %dk Kinde users, %d orgs (child process: fetch, stage, commit)", n/1000, orgs)
 	if again {
@@ -93,62 +83,6 @@ func (b *bench) rssPull(ctx context.Context, exe, url, path string, n, orgs int,
 		met:    verdict(float64(peak)/1e6 <= rssTargetMB),
 	})
 	return nil
-}
-
-// child is the rss part's pull: it prints key=value lines.
-func child(args []string) int {
-	fs := flag.NewFlagSet("rss-child", flag.ContinueOnError)
-	u := fs.String("url", "", "fake's URL")
-	path := fs.String("db", "", "database")
-	cpuprofile := fs.String("cpuprofile", "", "CPU profile `FILE`")
-	memprofile := fs.String("memprofile", "", "heap profile `FILE`, written after the fetch")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *cpuprofile != "" {
-		stop, err := startCPUProfile(*cpuprofile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer stop()
-	}
-	ctx := context.Background()
-	src := idsnap.Source{Name: "kinde", Provider: "kinde", BaseURL: *u, RequestsPerSecond: unlimitedRate, Settings: map[string]string{"client_id": kindetest.DemoClientID}, Secrets: map[string]idsnap.Secret{"client_secret": kindetest.DemoClientSecret}}
-	err := func() error {
-		db, err := store.Open(ctx, *path)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		f, err := kinde.New(src, fetch.NewClient(fetch.Options{RequestsPerSecond: unlimitedRate}))
-		if err != nil {
-			return err
-		}
-		start := time.Now()
-		var n atomic.Int64
-		_, err = ingest.Pull(ctx, db, src, f, ingest.Hooks{
-			Staged: func(idsnap.Record) { n.Add(1) },
-			Committing: func() {
-				if *memprofile != "" {
-					if err := writeHeapProfile(*memprofile); err != nil {
-						fmt.Fprintln(os.Stderr, err)
-					}
-				}
-			},
-		})
-		if err != nil {
-			return err
-		}
-		fmt.Printf("records=%d\nseconds=%.1f\n", n.Load(), time.Since(start).Seconds())
-		return nil
-	}()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	fmt.Printf("db_mb=%.0f\nvmhwm_kb=%d\n", float64(fileSize(*path))/1e6, vmHWM())
-	return 0
 }
 
 // vmHWM is this process's peak resident set size in kB (/proc/self/status).

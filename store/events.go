@@ -17,6 +17,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
 // eventTimeLayout stores event times with a fixed fraction so they sort as
@@ -174,7 +175,7 @@ func (db *DB) insertEvents(ctx context.Context, events []idsnap.Event) (int, err
 	added := 0
 	err = func() error {
 		for _, e := range events {
-			payload, err := canonicalJSON(e.Payload)
+			payload, err := jsonbytes.Canonical(e.Payload)
 			if err != nil {
 				return fmt.Errorf("event %s: payload: %w", e.ID, err)
 			}
@@ -315,7 +316,7 @@ func (db *DB) Events(ctx context.Context, f EventFilter) ([]idsnap.Event, error)
 // appendSpool appends e as one JSON line and fsyncs, so the event is on
 // disk before the listener answers.
 func appendSpool(path string, e idsnap.Event) error {
-	payload, err := canonicalJSON(e.Payload)
+	payload, err := jsonbytes.Canonical(e.Payload)
 	if err != nil {
 		return fmt.Errorf("event %s: payload: %w", e.ID, err)
 	}

@@ -52,16 +52,9 @@ func (v *validator) literal(lit string) bool {
 }
 
 func (v *validator) object(depth int) bool {
-	if depth > maxDepth {
-		return false
-	}
-	b := v.b
-	v.i = Space(b, v.i+1)
-	if v.i < len(b) && b[v.i] == '}' {
-		v.i++
-		return true
-	}
-	for {
+	more, ok := v.open('}', depth)
+	for ok && more {
+		b := v.b
 		if v.i >= len(b) || b[v.i] != '"' || !v.string() {
 			return false
 		}
@@ -73,50 +66,52 @@ func (v *validator) object(depth int) bool {
 		if !v.value(depth) {
 			return false
 		}
-		v.i = Space(b, v.i)
-		if v.i >= len(b) {
-			return false
-		}
-		switch b[v.i] {
-		case ',':
-			v.i = Space(b, v.i+1)
-		case '}':
-			v.i++
-			return true
-		default:
-			return false
-		}
+		more, ok = v.after('}')
 	}
+	return ok
 }
 
 func (v *validator) array(depth int) bool {
-	if depth > maxDepth {
-		return false
-	}
-	b := v.b
-	v.i = Space(b, v.i+1)
-	if v.i < len(b) && b[v.i] == ']' {
-		v.i++
-		return true
-	}
-	for {
+	more, ok := v.open(']', depth)
+	for ok && more {
 		if !v.value(depth) {
 			return false
 		}
-		v.i = Space(b, v.i)
-		if v.i >= len(b) {
-			return false
-		}
-		switch b[v.i] {
-		case ',':
-			v.i = Space(b, v.i+1)
-		case ']':
-			v.i++
-			return true
-		default:
-			return false
-		}
+		more, ok = v.after(']')
 	}
+	return ok
+}
+
+// open moves past the '{' or '[' at v.i: more is false when close follows
+// at once (and is passed).
+func (v *validator) open(close byte, depth int) (more, ok bool) {
+	if depth > maxDepth {
+		return false, false
+	}
+	v.i = Space(v.b, v.i+1)
+	if v.i < len(v.b) && v.b[v.i] == close {
+		v.i++
+		return false, true
+	}
+	return true, true
+}
+
+// after reads what follows a member or element: a comma (more follows) or
+// close.
+func (v *validator) after(close byte) (more, ok bool) {
+	v.i = Space(v.b, v.i)
+	if v.i >= len(v.b) {
+		return false, false
+	}
+	switch v.b[v.i] {
+	case ',':
+		v.i = Space(v.b, v.i+1)
+		return true, true
+	case close:
+		v.i++
+		return false, true
+	}
+	return false, false
 }
 
 func (v *validator) string() bool {

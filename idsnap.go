@@ -120,6 +120,10 @@ type Snapshot struct {
 	// Pull is how the pull ran; nil for snapshots taken before idsnap
 	// recorded it.
 	Pull *PullInfo `json:"pull,omitempty"`
+	// Previous is the source's snapshot before this one, as the commit
+	// that made this one found it (nil for the first, and in listings:
+	// there, neighbours are the record).
+	Previous *Snapshot `json:"-"`
 }
 
 // ChangeType names what happened to a record between two snapshots.

@@ -85,10 +85,29 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 	if err != nil {
 		return idsnap.Snapshot{}, s.db.dbError(op, err)
 	}
+	if snap.Previous, err = s.previous(ctx); err != nil {
+		return idsnap.Snapshot{}, s.db.dbError(op, err)
+	}
 	if err := s.unlock(ctx, "COMMIT"); err != nil {
 		return idsnap.Snapshot{}, s.db.dbError(op, err)
 	}
 	return snap, nil
+}
+
+// previous reads, inside the commit's transaction, the source's snapshot
+// before the one being committed, so the caller can say when the tenant
+// changed (idsnap.Snapshot.TenantChange); nil for a source's first.
+func (s *Stage) previous(ctx context.Context) (*idsnap.Snapshot, error) {
+	prev, err := scanSnapshot(s.conn.QueryRowContext(ctx, `SELECT `+snapshotCols+` FROM snapshots s
+		JOIN sources o ON o.id = s.source_id WHERE s.source_id = ? AND s.id < ? ORDER BY s.id DESC LIMIT 1`,
+		s.tx.srcID, s.tx.snapID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &prev, nil
 }
 
 // lock takes the database's write lock for this Stage: first this

@@ -1,6 +1,7 @@
 package idsnap
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 )
@@ -76,12 +77,21 @@ func (c TenantChange) String() string {
 // record: each keeps its own tenant, so a change is derived from the
 // neighbours that exist, and a pruned predecessor leaves nothing across
 // which a comparison could be made.
+//
+// A snapshot that leaves a part unknown (see Differs) takes it from the
+// ones before, so org X, unknown, org Y is still a change.
 func TenantChanges(snaps []Snapshot) []TenantChange {
 	var out []TenantChange
-	for i := 1; i < len(snaps); i++ {
-		if snaps[i-1].Tenant().Differs(snaps[i].Tenant()) {
-			out = append(out, TenantChange{Before: snaps[i-1], After: snaps[i]})
+	var known Tenant
+	for i, s := range snaps {
+		t := s.Tenant()
+		if i > 0 && known.Differs(t) {
+			out = append(out, TenantChange{Before: snaps[i-1], After: s})
+			known = Tenant{}
 		}
+		known.Provider = cmp.Or(t.Provider, known.Provider)
+		known.BaseURL = cmp.Or(t.BaseURL, known.BaseURL)
+		known.Org = cmp.Or(t.Org, known.Org)
 	}
 	return out
 }

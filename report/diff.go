@@ -21,6 +21,9 @@ type SourceDiff struct {
 	Source   string
 	From, To Point
 	Changes  []idsnap.Change
+	// TenantChanges, set under --across-tenants, are the tenant changes
+	// the comparison crosses; output marks it.
+	TenantChanges []idsnap.TenantChange
 }
 
 // Skipped names a source that was not compared, and why.
@@ -280,6 +283,9 @@ func (d *Diff) summary() []string {
 		if sd.From.Earliest {
 			lines = append(lines, fmt.Sprintf("note: %s has no snapshot that old; its earliest, #%d, stands in for the start", sd.Source, sd.From.Snapshot.ID))
 		}
+		for _, tc := range sd.TenantChanges {
+			lines = append(lines, TenantNote(tc, true))
+		}
 		if sd.To.Earliest {
 			lines = append(lines, fmt.Sprintf("note: %s has no snapshot that old; its earliest, #%d, stands in for the end", sd.Source, sd.To.Snapshot.ID))
 		}
@@ -423,7 +429,11 @@ func (d *Diff) csvTable() Table {
 		default:
 			name = userOf(c).Name
 		}
-		r = append(r, email, name, pid, rid, rname, eid, ename, detail(Entry{Change: c}))
+		det := detail(Entry{Change: c})
+		if len(sd.TenantChanges) > 0 {
+			det = acrossTenantsMark + det
+		}
+		r = append(r, email, name, pid, rid, rname, eid, ename, det)
 		for i := range r {
 			r[i] = Escape(r[i])
 		}
@@ -444,6 +454,9 @@ type diffJSON struct {
 	To      map[string]Point `json:"to"`
 	Changes []changeJSON     `json:"changes"`
 	Skipped []Skipped        `json:"skipped,omitempty"`
+	// TenantChanges are those compared across (--across-tenants); the
+	// changes of their sources are marked across_tenants.
+	TenantChanges []tenantChangeJSON `json:"tenant_changes,omitempty"`
 }
 
 type changeJSON struct {
@@ -459,6 +472,8 @@ type changeJSON struct {
 	Resource    *refJSON             `json:"resource,omitempty"`
 	Entitlement *refJSON             `json:"entitlement,omitempty"`
 	Grants      []changeJSON         `json:"grants,omitempty"`
+	// AcrossTenants marks a change seen across a tenant change.
+	AcrossTenants bool `json:"across_tenants,omitempty"`
 }
 
 type snapshotJSON struct {
@@ -506,11 +521,16 @@ func entryValue(e Entry) changeJSON {
 
 func (d *Diff) jsonValue() diffJSON {
 	v := diffJSON{From: map[string]Point{}, To: map[string]Point{}, Changes: []changeJSON{}, Skipped: d.Skipped}
+	across := map[string]bool{}
 	for _, sd := range d.Sources {
 		v.From[sd.Source], v.To[sd.Source] = sd.From, sd.To
+		v.TenantChanges = append(v.TenantChanges, tenantChangesJSON(sd.TenantChanges, true)...)
+		across[sd.Source] = len(sd.TenantChanges) > 0
 	}
 	for _, e := range d.Entries {
-		v.Changes = append(v.Changes, entryValue(e))
+		j := entryValue(e)
+		j.AcrossTenants = across[e.Source]
+		v.Changes = append(v.Changes, j)
 	}
 	return v
 }

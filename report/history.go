@@ -29,6 +29,11 @@ type History struct {
 	// Location is the zone times are shown in by table, csv and markdown;
 	// nil is UTC.
 	Location *time.Location
+	// TenantChanges are those of the accounts' sources. The changes first
+	// seen in their After snapshot are left out, or under AcrossTenants
+	// kept and marked.
+	TenantChanges []idsnap.TenantChange
+	AcrossTenants bool
 }
 
 // NewHistory orders changes (from store.History, one call per account) by
@@ -74,8 +79,12 @@ func RenderHistory(w io.Writer, f Format, h *History) error {
 				u := userOf(c)
 				email, name = u.Email, u.Name
 			}
+			det := detail(Entry{Change: c})
+			if h.across(c) {
+				det = acrossTenantsMark + det
+			}
 			t.Rows = append(t.Rows, []string{e.TakenAt.In(loc).Format(time.RFC3339), strconv.FormatInt(c.SnapshotID, 10),
-				c.Source, string(c.Type), string(c.Kind), c.ID, email, name, rid, rname, eid, ename, detail(Entry{Change: c})})
+				c.Source, string(c.Type), string(c.Kind), c.ID, email, name, rid, rname, eid, ename, det})
 			for i, cell := range t.Rows[len(t.Rows)-1] {
 				t.Rows[len(t.Rows)-1][i] = Escape(cell)
 			}
@@ -89,6 +98,9 @@ func RenderHistory(w io.Writer, f Format, h *History) error {
 	lines = append(lines, fmt.Sprintf("history of %s: %s, %s", h.Query, plural(len(h.Accounts), "account"), plural(len(h.Entries), "change")))
 	for _, a := range h.Accounts {
 		lines = append(lines, fmt.Sprintf("%s: %s %s (%s)", a.Source, a.ID, person(a.Name, a.Email), a.Status))
+	}
+	for _, tc := range h.TenantChanges {
+		lines = append(lines, TenantNote(tc, h.AcrossTenants))
 	}
 	for _, l := range lines {
 		l = fitLine(SafeText(l), lineWidth(w, f))
@@ -111,10 +123,20 @@ func RenderHistory(w io.Writer, f Format, h *History) error {
 	}
 	for _, e := range h.Entries {
 		c := e.Change
+		det := historyDetail(c)
+		if h.across(c) {
+			det = acrossTenantsMark + det
+		}
 		t.Rows = append(t.Rows, []string{e.TakenAt.In(loc).Format(time.RFC3339), "#" + strconv.FormatInt(c.SnapshotID, 10),
-			c.Source, string(c.Type), string(c.Kind), c.ID, historyDetail(c)})
+			c.Source, string(c.Type), string(c.Kind), c.ID, det})
 	}
 	return RenderTable(w, f, t)
+}
+
+// across says c was first seen across a tenant change (kept only under
+// --across-tenants).
+func (h *History) across(c idsnap.Change) bool {
+	return slices.ContainsFunc(h.TenantChanges, func(tc idsnap.TenantChange) bool { return tc.After.ID == c.SnapshotID })
 }
 
 // historyDetail is a diff's detail, plus the name a user had when it
@@ -131,6 +153,9 @@ type historyJSON struct {
 	Query    string        `json:"query"`
 	Accounts []accountJSON `json:"accounts"`
 	Changes  []changeJSON  `json:"changes"`
+	// TenantChanges split the history, or under --across-tenants were
+	// crossed (compared) and the changes across them marked.
+	TenantChanges []tenantChangeJSON `json:"tenant_changes,omitempty"`
 }
 
 type accountJSON struct {
@@ -149,8 +174,10 @@ func (h *History) jsonValue() historyJSON {
 	for _, e := range h.Entries {
 		j := changeValue(e.Change)
 		j.Snapshot = &snapshotJSON{ID: e.Change.SnapshotID, TakenAt: e.TakenAt}
+		j.AcrossTenants = h.across(e.Change)
 		v.Changes = append(v.Changes, j)
 	}
+	v.TenantChanges = tenantChangesJSON(h.TenantChanges, h.AcrossTenants)
 	return v
 }
 
@@ -160,7 +187,12 @@ type HistoryFunc func(ctx context.Context, source, principalID string) ([]idsnap
 
 // CollectHistory stitches the history of each account query matched
 // (store.DB.FindUsers) into one, ordered by the snapshots in snaps.
-func CollectHistory(ctx context.Context, query string, accounts []idsnap.Record, snaps []idsnap.Snapshot, history HistoryFunc) (*History, error) {
+//
+// A source's tenant change splits its history: what store saw at the
+// first snapshot of the new tenant is the one tenant leaving and the
+// other joining, not anyone's access changing, so it is left out unless
+// acrossTenants.
+func CollectHistory(ctx context.Context, query string, accounts []idsnap.Record, snaps []idsnap.Snapshot, history HistoryFunc, acrossTenants bool) (*History, error) {
 	if len(accounts) == 0 {
 		return nil, fmt.Errorf("no user %q in any snapshot: give a user id, email or username as the provider has it", query)
 	}
@@ -177,5 +209,34 @@ func CollectHistory(ctx context.Context, query string, accounts []idsnap.Record,
 		}
 		changes = append(changes, cs...)
 	}
-	return NewHistory(query, accounts, changes, snaps), nil
+	h := NewHistory(query, accounts, changes, snaps)
+	h.splitTenants(snaps, acrossTenants)
+	return h, nil
+}
+
+// splitTenants finds the tenant changes of h's sources and leaves out, or
+// under across keeps, the entries first seen across them.
+func (h *History) splitTenants(snaps []idsnap.Snapshot, across bool) {
+	h.AcrossTenants = across
+	by := map[string][]idsnap.Snapshot{}
+	for _, s := range snaps {
+		by[s.Source] = append(by[s.Source], s)
+	}
+	crossed := map[int64]bool{}
+	var sources []string
+	for _, a := range h.Accounts { // sorted by source
+		sources = append(sources, a.Source)
+	}
+	for _, src := range slices.Compact(sources) {
+		list := by[src]
+		slices.SortFunc(list, func(a, b idsnap.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
+		for _, tc := range idsnap.TenantChanges(list) {
+			h.TenantChanges = append(h.TenantChanges, tc)
+			crossed[tc.After.ID] = true
+		}
+	}
+	if across {
+		return
+	}
+	h.Entries = slices.DeleteFunc(h.Entries, func(e HistoryEntry) bool { return crossed[e.Change.SnapshotID] })
 }

@@ -191,6 +191,9 @@ type DiffQuery struct {
 	Since, Until When
 	Scope
 	Filter Filter
+	// AcrossTenants compares a source across a change of tenant; without
+	// it such a source is not compared (see SplitSpan).
+	AcrossTenants bool
 }
 
 // Compare is the diff of each source in scope from the snapshot at Since
@@ -201,9 +204,17 @@ func Compare(ctx context.Context, snaps []idsnap.Snapshot, q DiffQuery, changes 
 		return nil, err
 	}
 	sources := make([]SourceDiff, 0, len(spans))
+	var refused []Skipped
 	for _, sp := range spans {
 		from, to := sp.From.Snapshot, sp.To.Snapshot
 		sd := SourceDiff{Source: from.Source, From: sp.From, To: sp.To}
+		if _, tcs := SplitSpan(snaps, sp); len(tcs) > 0 {
+			if !q.AcrossTenants {
+				refused = append(refused, Skipped{Source: from.Source, Reason: TenantRefusal(tcs[0])})
+				continue
+			}
+			sd.TenantChanges = tcs
+		}
 		if from.ID != to.ID {
 			if sd.Changes, err = changes(ctx, from.ID, to.ID); err != nil {
 				return nil, fmt.Errorf("%s: compare #%d with #%d: %w", from.Source, from.ID, to.ID, err)
@@ -211,7 +222,10 @@ func Compare(ctx context.Context, snaps []idsnap.Snapshot, q DiffQuery, changes 
 		}
 		sources = append(sources, sd)
 	}
-	d := NewDiff(sources, skipped, q.Filter)
+	if len(sources) == 0 && len(refused) == 1 {
+		return nil, fmt.Errorf("%s: %s", refused[0].Source, refused[0].Reason)
+	}
+	d := NewDiff(sources, append(skipped, refused...), q.Filter)
 	d.Location = q.Location
 	return d, nil
 }

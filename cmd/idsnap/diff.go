@@ -33,6 +33,7 @@ func (a *app) diffCommand() *cli.Command {
 			&cli.BoolFlag{Name: "activity", Usage: "also report sign-in activity (last sign-in, sign-in counts) as changes"},
 			&cli.BoolFlag{Name: "exit-code", Usage: "exit with status 3 when there are changes"},
 			utcFlag(),
+			acrossTenantsFlag(),
 		},
 		Action: a.diff,
 	}
@@ -92,7 +93,8 @@ func (a *app) diff(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	q := report.DiffQuery{Since: since, Until: until, Scope: a.scope(cmd, report.Lenient), Filter: report.Filter{Changes: changes, Kinds: kinds}}
+	q := report.DiffQuery{Since: since, Until: until, Scope: a.scope(cmd, report.Lenient), Filter: report.Filter{Changes: changes, Kinds: kinds},
+		AcrossTenants: cmd.Bool("across-tenants")}
 	d, err := report.Compare(ctx, snaps, q, dbChanges(db, store.ChangeOptions{Activity: cmd.Bool("activity")}))
 	if err != nil {
 		return err

@@ -73,6 +73,7 @@ func (a *app) exportChangesCommand() *cli.Command {
 			&cli.StringFlag{Name: "until", Usage: "to the snapshot at `WHEN` (default now)"},
 			&cli.DurationFlag{Name: "expected-interval", Value: evidence.DefaultExpectedInterval, Usage: "longest normal `DURATION` between two pulls; longer gaps get a coverage row"},
 			&cli.BoolFlag{Name: "html", Usage: "also write report.html, the period's HTML report (as idsnap report), listed in the manifest"},
+			acrossTenantsFlag(),
 		),
 		Action: a.exportChanges,
 	}
@@ -185,7 +186,8 @@ func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
 	m, err := evidence.ExportChanges(ctx, out, snaps, evidence.ChangesRequest{
 		Since: since, Until: until, Sources: cmd.StringSlice("source"), Location: a.location(cmd),
 		ExpectedInterval: cmd.Duration("expected-interval"), Attach: a.attachHTML(cmd, db),
-		Meta: evidence.Meta{GeneratedAt: now, Args: commandLine(cmd), Signer: signer},
+		AcrossTenants: cmd.Bool("across-tenants"),
+		Meta:          evidence.Meta{GeneratedAt: now, Args: commandLine(cmd), Signer: signer},
 	}, dbChanges(db, store.ChangeOptions{}))
 	if err != nil {
 		return err

@@ -36,6 +36,12 @@ func formatFlag() cli.Flag {
 	return &cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: string(report.FormatTable), Usage: "output format: table, json, csv or markdown"}
 }
 
+// acrossTenantsFlag lets diff, history and export changes compare a
+// source across a change of tenant, which they refuse by default.
+func acrossTenantsFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "across-tenants", Usage: "compare a source across a change of tenant (base URL, org) instead of refusing or splitting there; the output is marked"}
+}
+
 // before runs ahead of every command: it checks the global flags and sets
 // up the logger, so a bad --log-level fails before anything is pulled.
 func (a *app) before(ctx context.Context, cmd *cli.Command) (context.Context, error) {

@@ -18,7 +18,7 @@ func (a *app) historyCommand() *cli.Command {
 			"account it matches in any source is followed: when it joined, changed or left,\n" +
 			"and every grant it was given or lost, with the snapshot that first saw it.\n\n" +
 			"Examples:\n  idsnap history alice@example.com\n  idsnap history kp_0123abcd --format json",
-		Flags:  []cli.Flag{formatFlag(), utcFlag()},
+		Flags:  []cli.Flag{formatFlag(), utcFlag(), acrossTenantsFlag()},
 		Action: a.history,
 	}
 }
@@ -46,7 +46,7 @@ func (a *app) history(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	h, err := report.CollectHistory(ctx, query, accounts, snaps, db.History)
+	h, err := report.CollectHistory(ctx, query, accounts, snaps, db.History, cmd.Bool("across-tenants"))
 	if err != nil {
 		return err
 	}

@@ -71,5 +71,8 @@ func (a *app) verify(ctx context.Context, cmd *cli.Command) error {
 	if !cmd.Bool("quiet") {
 		fmt.Fprintln(a.stdout, res.Summary(dir))
 	}
+	for _, l := range res.MixedTenants {
+		fmt.Fprintf(a.stderr, "idsnap: warning: %s\n", l)
+	}
 	return nil
 }

@@ -50,6 +50,10 @@ type SourceChanges struct {
 	Baseline  *idsnap.Snapshot
 	Snapshots []idsnap.Snapshot // after the baseline, oldest first
 	Changes   []idsnap.Change   // SnapshotID set: the snapshot where each was first seen
+	// TenantChanges are where the source's tenant changed in the period:
+	// the changes across them are not read, unless AcrossTenants.
+	TenantChanges []idsnap.TenantChange
+	AcrossTenants bool
 }
 
 // ChangesOptions configures a changes export.
@@ -199,7 +203,7 @@ func CoverageRows(sources []SourceChanges, since, until time.Time, expected time
 			if sc.Baseline != nil && s.TakenAt.Sub(mark) > expected {
 				rows = append(rows, gapRow(name, mark, s.TakenAt, "no snapshot for longer than the expected interval "+expected.String()))
 			}
-			rows = append(rows, snapRow(name, "snapshot", s, ""))
+			rows = append(rows, snapRow(name, "snapshot", s, tenantCoverageNote(sc, s.ID)))
 			mark = s.TakenAt
 		}
 		if (sc.Baseline != nil || len(sc.Snapshots) > 0) && until.Sub(mark) > expected {
@@ -207,6 +211,23 @@ func CoverageRows(sources []SourceChanges, since, until time.Time, expected time
 		}
 	}
 	return rows
+}
+
+// tenantCoverageNote says, on the coverage row of the first snapshot of a
+// new tenant, that the tenant changed and whether changes across it were
+// read.
+func tenantCoverageNote(sc SourceChanges, id int64) string {
+	for _, tc := range sc.TenantChanges {
+		if tc.After.ID != id {
+			continue
+		}
+		what := "; changes across it are not compared (--across-tenants compares them)"
+		if sc.AcrossTenants {
+			what = "; compared across it (--across-tenants)"
+		}
+		return fmt.Sprintf("tenant changed since snapshot %d: %s%s", tc.Before.ID, tc.Before.Tenant().Change(tc.After.Tenant()), what)
+	}
+	return ""
 }
 
 func firstTime(snaps []idsnap.Snapshot) time.Time {

@@ -63,6 +63,10 @@ type ManifestSnapshot struct {
 	// RecordsPerKind and Pull feed the IPE block, which carries them.
 	RecordsPerKind map[string]int64 `json:"-"`
 	Pull           *idsnap.PullInfo `json:"-"`
+	// Tenant is what the snapshot was pulled from: a source's snapshots
+	// can be of different tenants when its configuration was pointed
+	// elsewhere (verify reports it). Absent in older manifests.
+	Tenant *idsnap.Tenant `json:"tenant,omitempty"`
 }
 
 // ManifestFileEntry is one file of the export.
@@ -91,8 +95,9 @@ func manifestSources(snaps []idsnap.Snapshot) []ManifestSource {
 			by[s.Source] = m
 		}
 		if !slices.ContainsFunc(m.Snapshots, func(x ManifestSnapshot) bool { return x.ID == s.ID }) {
+			t := s.Tenant()
 			m.Snapshots = append(m.Snapshots, ManifestSnapshot{ID: s.ID, TakenAt: s.TakenAt.UTC(), Digest: s.Digest, ChainDigest: s.ChainDigest,
-				RecordsPerKind: evSnapshotCounts(s), Pull: s.Pull})
+				RecordsPerKind: evSnapshotCounts(s), Pull: s.Pull, Tenant: &t})
 		}
 	}
 	out := make([]ManifestSource, 0, len(by))

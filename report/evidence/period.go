@@ -109,6 +109,9 @@ type ChangesRequest struct {
 	// Attach, when set, makes more files of the export from the period
 	// read: the HTML report.
 	Attach func(ctx context.Context, sources []SourceChanges, since, until time.Time) ([]File, error)
+	// AcrossTenants reads the changes across a source's change of tenant;
+	// by default the walk is split there (report.SplitSpan).
+	AcrossTenants bool
 	Meta
 }
 
@@ -138,6 +141,9 @@ func ExportChanges(ctx context.Context, out string, snaps []idsnap.Snapshot, req
 		"until_resolved":    req.Until.String(),
 		"expected_interval": req.ExpectedInterval.String(),
 		"sources":           strings.Join(names, ","),
+	}
+	if req.AcrossTenants {
+		params["across_tenants"] = "true"
 	}
 	if req.Until.Text == "now" {
 		params["until_resolved"] = req.Until.At.UTC().Format(time.RFC3339)
@@ -174,7 +180,7 @@ func Period(ctx context.Context, snaps []idsnap.Snapshot, req ChangesRequest, ch
 		if req.Until.Kind != report.WhenTime {
 			untilAt = sp.To.Snapshot.TakenAt
 		}
-		sc, err := walk(ctx, snaps, sp, changes)
+		sc, err := walkTenants(ctx, snaps, sp, req.AcrossTenants, changes)
 		if err != nil {
 			return nil, sinceAt, untilAt, err
 		}
@@ -210,6 +216,31 @@ func walk(ctx context.Context, snaps []idsnap.Snapshot, sp report.Span, changes 
 		sc.Changes = append(sc.Changes, cs...)
 		prev = s.ID
 	}
+	return sc, nil
+}
+
+// walkTenants walks sp as walk does, but not across a change of tenant
+// unless across: each tenant's part is walked on its own, and the first
+// snapshot of a new tenant is listed without changes.
+func walkTenants(ctx context.Context, snaps []idsnap.Snapshot, sp report.Span, across bool, changes report.ChangesFunc) (SourceChanges, error) {
+	parts, tcs := report.SplitSpan(snaps, sp)
+	if across {
+		parts = []report.Span{sp}
+	}
+	var sc SourceChanges
+	for i, part := range parts {
+		p, err := walk(ctx, snaps, part, changes)
+		if err != nil {
+			return sc, err
+		}
+		if i == 0 {
+			sc = p
+			continue
+		}
+		sc.Snapshots = append(append(sc.Snapshots, *p.Baseline), p.Snapshots...)
+		sc.Changes = append(sc.Changes, p.Changes...)
+	}
+	sc.TenantChanges, sc.AcrossTenants = tcs, across
 	return sc, nil
 }
 

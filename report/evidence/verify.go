@@ -3,6 +3,7 @@ package evidence
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -46,6 +47,10 @@ type VerifyResult struct {
 	// Snapshots is the number of snapshots checked against the database
 	// (0 without VerifyOptions.Snapshot).
 	Snapshots int
+	// MixedTenants names, one line each, the sources whose snapshots in
+	// the folder are of different tenants: the folder passes, but its
+	// reader must know that one source name covers two tenants.
+	MixedTenants []string
 }
 
 // maxManifest bounds what verify reads into memory from an untrusted folder.
@@ -182,6 +187,7 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyResult,
 			return nil, err
 		}
 	}
+	res.MixedTenants = mixedTenants(m)
 	if opts.Snapshot != nil {
 		for _, src := range m.Sources {
 			for _, s := range src.Snapshots {
@@ -194,6 +200,26 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyResult,
 		}
 	}
 	return res, nil
+}
+
+// mixedTenants is a line per source of m whose snapshots name different
+// tenants (idsnap.TenantChanges), naming the first change.
+func mixedTenants(m *Manifest) []string {
+	var out []string
+	for _, src := range m.Sources {
+		snaps := make([]idsnap.Snapshot, 0, len(src.Snapshots))
+		for _, s := range src.Snapshots {
+			if s.Tenant == nil {
+				continue // an older manifest: unknown
+			}
+			snaps = append(snaps, idsnap.Snapshot{ID: s.ID, Source: src.Name, Provider: s.Tenant.Provider, BaseURL: s.Tenant.BaseURL, Org: s.Tenant.Org})
+		}
+		slices.SortFunc(snaps, func(a, b idsnap.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
+		if tcs := idsnap.TenantChanges(snaps); len(tcs) > 0 {
+			out = append(out, fmt.Sprintf("%s: source %s mixes tenants: %s", ManifestFile, src.Name, tcs[0]))
+		}
+	}
+	return out
 }
 
 func checkSnapshot(ctx context.Context, lookup func(context.Context, int64) (idsnap.Snapshot, error), src ManifestSource, s ManifestSnapshot) (int, error) {
@@ -211,6 +237,8 @@ func checkSnapshot(ctx context.Context, lookup func(context.Context, int64) (ids
 		diff = "has another content digest"
 	case got.ChainDigest != s.ChainDigest:
 		diff = "has another chain digest: history was rewritten"
+	case s.Tenant != nil && *s.Tenant != got.Tenant():
+		diff = "was pulled from " + got.Tenant().String() + ", not " + s.Tenant.String()
 	}
 	if diff != "" {
 		return 0, fmt.Errorf("%s: snapshot %d of %s in the database %s", ManifestFile, s.ID, src.Name, diff)

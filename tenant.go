@@ -65,11 +65,19 @@ type TenantChange struct {
 	Before, After Snapshot
 }
 
-// String is the one line naming both snapshots and tenants:
-// "snapshot 1 (zitadel https://x org 4021) → snapshot 2 (... org 4022)".
+// String names both snapshots and how the tenant changed, short enough
+// for one line: "snapshot 1 to 2 (org 4021 → 4022)".
 func (c TenantChange) String() string {
-	return "snapshot " + strconv.FormatInt(c.Before.ID, 10) + " (" + c.Before.Tenant().String() + ") → snapshot " +
-		strconv.FormatInt(c.After.ID, 10) + " (" + c.After.Tenant().String() + ")"
+	return "snapshot " + strconv.FormatInt(c.Before.ID, 10) + " to " + strconv.FormatInt(c.After.ID, 10) + " (" + c.Detail() + ")"
+}
+
+// Detail is how the tenant changed, "org 4021 → 4022", or both tenants in
+// full when only an earlier snapshot knew the part that changed.
+func (c TenantChange) Detail() string {
+	if d := c.Before.Tenant().Change(c.After.Tenant()); d != "" {
+		return d
+	}
+	return c.Before.Tenant().String() + " → " + c.After.Tenant().String()
 }
 
 // TenantChanges lists where the tenant changes between consecutive

@@ -51,10 +51,10 @@ func SplitSpan(snaps []idsnap.Snapshot, sp Span) ([]Span, []idsnap.TenantChange)
 	return append(spans, Span{From: start, To: sp.To}), changes
 }
 
-// TenantRefusal is the one line saying why source's snapshots across c
-// are not compared.
+// TenantRefusal is the one line saying why the snapshots across c are
+// not compared.
 func TenantRefusal(c idsnap.TenantChange) string {
-	return fmt.Sprintf("tenant changed from %s: comparing across it would show every record as left and joined; compare within one tenant, or pass --across-tenants", c)
+	return fmt.Sprintf("tenant changed from %s: diffs across it are refused; compare within one tenant, or pass --across-tenants", c)
 }
 
 // TenantNote is the one line saying a report split its period at c
@@ -63,7 +63,7 @@ func TenantNote(c idsnap.TenantChange, compared bool) string {
 	if compared {
 		return fmt.Sprintf("note: %s: compared across a tenant change (--across-tenants): %s", c.After.Source, c)
 	}
-	return fmt.Sprintf("note: %s: tenant changed from %s: the period is split there; changes first seen in snapshot %d are not shown (--across-tenants shows them)",
+	return fmt.Sprintf("note: %s: tenant changed from %s: split there, changes first seen in #%d not shown (--across-tenants shows them)",
 		c.After.Source, c, c.After.ID)
 }
 

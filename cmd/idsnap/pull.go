@@ -87,7 +87,7 @@ func (a *app) pull(ctx context.Context, cmd *cli.Command) error {
 		}
 		if tc, ok := r.snap.TenantChange(); ok {
 			fmt.Fprintf(a.stderr, "%s: tenant changed since snapshot %d: %s; diffs across it are refused (see --across-tenants)\n",
-				name, tc.Before.ID, tc.Before.Tenant().Change(tc.After.Tenant()))
+				name, tc.Before.ID, tc.Detail())
 		}
 		if !cmd.Bool("quiet") {
 			fmt.Fprintf(a.stdout, "%s: snapshot %d: %s in %s (%s)\n", name, r.snap.ID, countsText(r.snap.Counts), r.elapsed.Round(time.Millisecond), statsText(r.stats))

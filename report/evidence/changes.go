@@ -225,7 +225,7 @@ func tenantCoverageNote(sc SourceChanges, id int64) string {
 		if sc.AcrossTenants {
 			what = "; compared across it (--across-tenants)"
 		}
-		return fmt.Sprintf("tenant changed since snapshot %d: %s%s", tc.Before.ID, tc.Before.Tenant().Change(tc.After.Tenant()), what)
+		return fmt.Sprintf("tenant changed since snapshot %d: %s%s", tc.Before.ID, tc.Detail(), what)
 	}
 	return ""
 }

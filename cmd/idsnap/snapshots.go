@@ -41,6 +41,9 @@ type snapshotJSON struct {
 	Counts      map[string]int64 `json:"counts"`
 	Digest      string           `json:"digest"`
 	ChainDigest string           `json:"chain_digest"`
+	// TenantChangedSince is the source's previous snapshot when this one
+	// is of another tenant (see README, "When a source changes tenant").
+	TenantChangedSince int64 `json:"tenant_changed_since,omitempty"`
 }
 
 func (a *app) snapshots(ctx context.Context, cmd *cli.Command) error {
@@ -74,10 +77,15 @@ func (a *app) snapshots(ctx context.Context, cmd *cli.Command) error {
 		slices.SortFunc(snaps, func(x, y idsnap.Snapshot) int { return cmp.Compare(x.ID, y.ID) })
 	}
 
+	changed := tenantChanges(snaps)
 	if format == report.FormatJSON {
 		out := make([]snapshotJSON, 0, len(snaps))
 		for _, s := range snaps {
-			out = append(out, toSnapshotJSON(s))
+			j := toSnapshotJSON(s)
+			if tc, ok := changed[s.ID]; ok {
+				j.TenantChangedSince = tc.Before.ID
+			}
+			out = append(out, j)
 		}
 		return report.RenderJSON(a.stdout, out)
 	}
@@ -98,7 +106,28 @@ func (a *app) snapshots(ctx context.Context, cmd *cli.Command) error {
 		fmt.Fprintln(a.stderr, "no snapshots yet: run idsnap pull")
 		return nil
 	}
+	for _, s := range snaps {
+		if tc, ok := changed[s.ID]; ok {
+			fmt.Fprintf(a.stderr, "note: %s: tenant changed from %s\n", s.Source, report.SafeText(tc.String()))
+		}
+	}
 	return report.RenderTable(a.stdout, format, t)
+}
+
+// tenantChanges are the tenant changes among snaps, by the id of the
+// first snapshot of the new tenant.
+func tenantChanges(snaps []idsnap.Snapshot) map[int64]idsnap.TenantChange {
+	by := map[string][]idsnap.Snapshot{}
+	for _, s := range snaps { // by id within a source
+		by[s.Source] = append(by[s.Source], s)
+	}
+	out := map[int64]idsnap.TenantChange{}
+	for _, list := range by {
+		for _, tc := range idsnap.TenantChanges(list) {
+			out[tc.After.ID] = tc
+		}
+	}
+	return out
 }
 
 func toSnapshotJSON(s idsnap.Snapshot) snapshotJSON {

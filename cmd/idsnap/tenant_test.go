@@ -146,6 +146,13 @@ func TestKindeBaseURLChange(t *testing.T) {
 	r := w.pull(keys(b.URL))
 	wantTenantWarning(t, r, fmt.Sprintf("kinde: tenant changed since snapshot 2: base URL %s → %s; diffs across it are refused (see --across-tenants)", a.URL, b.URL))
 	wantRefused(t, w, "2", "3", a.URL, b.URL)
+	snaps := snapshotsJSON(t, w.db)
+	if len(snaps) != 3 || snaps[1].TenantChangedSince != 0 || snaps[2].TenantChangedSince != 2 {
+		t.Errorf("snapshots json: %+v; want snapshot 3 tenant_changed_since 2", snaps)
+	}
+	if r := w.run("snapshots"); !strings.Contains(r.stderr, "note: kinde: tenant changed from snapshot 2 to 3 (base URL ") {
+		t.Errorf("snapshots does not note the change: %q", r.stderr)
+	}
 	if r := w.run("diff", "1", "2"); r.code != 0 {
 		t.Errorf("diff within one tenant: exit %d: %s", r.code, r.stderr)
 	}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -41,15 +39,7 @@ func TestAccessReviewCarriesFindings(t *testing.T) {
 	if r := runIDSnap(t, nil, "--db", path, "export", "access-review", "--at", "latest", "--out", out); r.code != 0 {
 		t.Fatalf("export: exit %d: %s", r.code, r.stderr)
 	}
-	f, err := os.Open(filepath.Join(out, evidence.AccessReviewCSV))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, filepath.Join(out, evidence.AccessReviewCSV))
 	col := slices.Index(rows[0], "findings")
 	pid := slices.Index(rows[0], "principal_id")
 	if col < 0 || pid < 0 {

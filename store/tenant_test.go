@@ -11,14 +11,14 @@ import (
 // snapshot in between is not it.
 func TestCommitReportsPrevious(t *testing.T) {
 	db, _ := openTest(t)
-	z := idsnap.Source{Name: "z", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", OrgID: "1"}
+	z := idsnap.Source{Name: "z", Provider: "zitadel", BaseURL: "https://acme.zitadel.cloud", Tenant: "1"}
 	other := idsnap.Source{Name: "k", Provider: "kinde", BaseURL: "https://acme.kinde.com"}
 	first := pull(t, db, z, nil)
 	if first.Previous != nil {
 		t.Errorf("first snapshot has a previous: %+v", first.Previous)
 	}
 	pull(t, db, other, nil)
-	z.OrgID = "2"
+	z.Tenant = "2"
 	second := pull(t, db, z, nil)
 	c, ok := second.TenantChange()
 	if !ok || c.Before.ID != first.ID || c.Before.Org != "1" || c.After.Org != "2" || c.Detail() != "org 1 → 2" {

@@ -37,6 +37,7 @@ func (a *app) reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "until", Value: "latest", Usage: "the period's end, a `WHEN`"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "the HTML `FILE` to write (created 0600, replaced whole)"},
 			&cli.StringSliceFlag{Name: "source", Aliases: []string{"s"}, Usage: "only source `NAME` (repeatable)"},
+			acrossTenantsFlag(),
 		},
 		Action: a.report,
 	}
@@ -72,9 +73,15 @@ func (a *app) report(ctx context.Context, cmd *cli.Command) error {
 	}
 	sources, sinceAt, untilAt, err := evidence.Period(ctx, snaps, evidence.ChangesRequest{
 		Since: since, Until: until, Sources: cmd.StringSlice("source"), Location: a.location(cmd),
+		AcrossTenants: cmd.Bool("across-tenants"),
 	}, dbChanges(db, store.ChangeOptions{}))
 	if err != nil {
 		return err
+	}
+	for _, sc := range sources {
+		for _, tc := range sc.TenantChanges {
+			fmt.Fprintln(a.stderr, report.SafeText(report.TenantNote(tc, sc.AcrossTenants)))
+		}
 	}
 	r, err := a.htmlReport(ctx, cmd, db, sources, sinceAt, untilAt)
 	if err != nil {

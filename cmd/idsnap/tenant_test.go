@@ -298,6 +298,11 @@ func TestZitadelOrgChange(t *testing.T) {
 		t.Errorf("verify: exit %d, stderr %q; want a pass that reports the mixed tenants", r.code, r.stderr)
 	}
 
+	html := filepath.Join(t.TempDir(), "r.html")
+	if r := w.run("report", "--since", "1", "--until", "3", "--out", html); r.code != 0 || !strings.Contains(r.stderr, "note: zitadel: tenant changed from snapshot 1 to 2") {
+		t.Errorf("report: exit %d, stderr %q; want a note that the period is split", r.code, r.stderr)
+	}
+
 	out2 := filepath.Join(t.TempDir(), "ev2")
 	if r := w.run("export", "changes", "--since", "1", "--until", "3", "--out", out2, "--across-tenants"); r.code != 0 {
 		t.Fatalf("export changes --across-tenants: exit %d: %s", r.code, r.stderr)

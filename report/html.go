@@ -56,6 +56,10 @@ type HTMLSource struct {
 	// Changes are those between consecutive snapshots, each with the
 	// SnapshotID of the snapshot that first showed it.
 	Changes []idsnap.Change
+	// TenantChanges split the period (see SplitSpan), or under
+	// AcrossTenants were compared across; the report says which.
+	TenantChanges []idsnap.TenantChange
+	AcrossTenants bool
 }
 
 // HTMLFindings are the findings of the period's end: each rule with its
@@ -94,6 +98,7 @@ type htmlSource struct {
 	Name, Provider, Latest string
 	Users, Grants          int64
 	Changes                int
+	Notes                  []string // tenant changes
 }
 
 type htmlChange struct {
@@ -145,6 +150,7 @@ func RenderHTML(w io.Writer, r HTMLReport) error {
 		v.Sources = append(v.Sources, htmlSource{
 			Name: Escape(s.Name), Provider: Escape(s.Provider), Latest: fmt.Sprintf("#%d, %s", last.ID, last.TakenAt.UTC().Format(time.RFC3339)),
 			Users: last.Counts[idsnap.KindUser], Grants: last.Counts[idsnap.KindGrant], Changes: len(s.Changes),
+			Notes: tenantNotes(s.TenantChanges, s.AcrossTenants),
 		})
 		taken := map[int64]time.Time{}
 		chart := htmlChart{Source: s.Name}

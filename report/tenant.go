@@ -67,6 +67,14 @@ func TenantNote(c idsnap.TenantChange, compared bool) string {
 		c.After.Source, c, c.After.ID)
 }
 
+func tenantNotes(cs []idsnap.TenantChange, compared bool) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, Escape(TenantNote(c, compared)))
+	}
+	return out
+}
+
 // tenantChangeJSON is a tenant change in JSON output.
 type tenantChangeJSON struct {
 	Source string         `json:"source"`

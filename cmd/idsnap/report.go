@@ -99,7 +99,8 @@ func (a *app) htmlReport(ctx context.Context, cmd *cli.Command, db *store.DB, so
 		if sc.Baseline == nil {
 			continue // nothing pulled by --until
 		}
-		src := report.HTMLSource{Name: sc.Source.Name, Provider: sc.Source.Provider, Changes: sc.Changes}
+		src := report.HTMLSource{Name: sc.Source.Name, Provider: sc.Source.Provider, Changes: sc.Changes,
+			TenantChanges: sc.TenantChanges, AcrossTenants: sc.AcrossTenants}
 		src.Snapshots = append([]idsnap.Snapshot{*sc.Baseline}, sc.Snapshots...)
 		r.Sources = append(r.Sources, src)
 		ends = append(ends, dbState(db)(src.Snapshots[len(src.Snapshots)-1]))

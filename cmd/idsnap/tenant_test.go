@@ -302,6 +302,9 @@ func TestZitadelOrgChange(t *testing.T) {
 	if r := w.run("report", "--since", "1", "--until", "3", "--out", html); r.code != 0 || !strings.Contains(r.stderr, "note: zitadel: tenant changed from snapshot 1 to 2") {
 		t.Errorf("report: exit %d, stderr %q; want a note that the period is split", r.code, r.stderr)
 	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "zitadel: tenant changed from snapshot 1 to 2 (org "+second+" → "+first+"): split there") {
+		t.Errorf("report.html does not note the tenant change (%v)", err)
+	}
 
 	out2 := filepath.Join(t.TempDir(), "ev2")
 	if r := w.run("export", "changes", "--since", "1", "--until", "3", "--out", out2, "--across-tenants"); r.code != 0 {

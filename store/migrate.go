@@ -60,15 +60,36 @@ type header struct {
 	objects int // rows in sqlite_schema: 0 means an empty file
 }
 
-func readHeader(ctx context.Context, conn *sql.Conn) (header, error) {
-	var h header
+// headerHook, when set by a test, runs between readHeader's reads: where
+// another process's schema commit could land.
+var headerHook func()
+
+// readHeader reads the header in one read transaction, unless conn is
+// already inside one (inTx): three autocommit reads could see the
+// application id from before another process's schema commit and the object
+// count from after it, and refuse a file that is ours.
+func readHeader(ctx context.Context, conn *sql.Conn, inTx bool) (h header, err error) {
+	if !inTx {
+		if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+			return h, err
+		}
+		defer func() {
+			// A read transaction: COMMIT and ROLLBACK only release the lock.
+			if _, cerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err == nil {
+				err = cerr
+			}
+		}()
+	}
 	if err := conn.QueryRowContext(ctx, "PRAGMA application_id").Scan(&h.appID); err != nil {
 		return h, err
+	}
+	if headerHook != nil {
+		headerHook()
 	}
 	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&h.version); err != nil {
 		return h, err
 	}
-	err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&h.objects)
+	err = conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&h.objects)
 	return h, err
 }
 
@@ -84,7 +105,7 @@ func (db *DB) migrate(ctx context.Context, schema string, ups []string) error {
 	}
 	defer conn.Close()
 	want := schemaVersion(schema)
-	h, err := readHeader(ctx, conn)
+	h, err := readHeader(ctx, conn, false)
 	if err != nil {
 		return db.dbError("open", err)
 	}
@@ -95,7 +116,7 @@ func (db *DB) migrate(ctx context.Context, schema string, ups []string) error {
 		if err := db.step(ctx, conn, schema, ups, want); err != nil {
 			return err
 		}
-		if h, err = readHeader(ctx, conn); err != nil {
+		if h, err = readHeader(ctx, conn, false); err != nil {
 			return db.dbError("open", err)
 		}
 	}
@@ -134,7 +155,7 @@ func (db *DB) step(ctx context.Context, conn *sql.Conn, schema string, ups []str
 			conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	h, err := readHeader(ctx, conn)
+	h, err := readHeader(ctx, conn, true)
 	if err != nil {
 		return db.dbError("open: migrate", err)
 	}

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idsnap/idsnap"
 )
@@ -137,5 +139,46 @@ PRAGMA user_version = 3;`, 1)
 	_, err = migrateWith(t, filepath.Join(dir, "fresh.db"), strings.Replace(v3, "user_version = 3", "user_version = 4", 1), ups)
 	if err == nil || !strings.Contains(err.Error(), "no upgrade from schema v3") {
 		t.Errorf("migrate without the v3 upgrade = %v, want no upgrade from schema v3", err)
+	}
+}
+
+// TestOpenRacesSchemaCreation: another process creates the schema of a new
+// file between the reads of its header (the hook runs it exactly there).
+// Read apart, the header showed application_id 0 beside a full schema and
+// Open refused the file as foreign; read in one transaction it is either
+// all before or all after, and both opens end with an idsnap database.
+func TestOpenRacesSchemaCreation(t *testing.T) {
+	// The other open waits for our read lock for this long, then gives up
+	// as locked: a bounded wait, not a sleep ordering events.
+	setBusyTimeout(t, 50*time.Millisecond)
+	path := filepath.Join(t.TempDir(), "idsnap.db")
+	var otherErr error
+	fired := false
+	headerHook = func() {
+		if fired {
+			return
+		}
+		fired = true
+		var other *DB
+		if other, otherErr = Open(context.Background(), path); otherErr == nil {
+			other.Close()
+		}
+	}
+	t.Cleanup(func() { headerHook = nil })
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open while another process creates the schema: %v", err)
+	}
+	defer db.Close()
+	if !fired {
+		t.Fatal("the hook never ran: the test checks nothing")
+	}
+	if otherErr != nil && !errors.Is(otherErr, ErrLocked) {
+		t.Errorf("the other open: %v, want success or %v", otherErr, ErrLocked)
+	}
+	var id int32
+	db.sql.QueryRow("PRAGMA application_id").Scan(&id)
+	if id != appID {
+		t.Errorf("application_id = %#x, want %#x", id, appID)
 	}
 }

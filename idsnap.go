@@ -126,6 +126,17 @@ type Snapshot struct {
 	Previous *Snapshot `json:"-"`
 }
 
+// Anchor is where a source's hash chain starts after its oldest snapshots
+// were pruned: the first kept snapshot's chain digest is SHA-256 of
+// ChainDigest followed by its own digest.
+type Anchor struct {
+	Source       string    `json:"source"`
+	SnapshotID   int64     `json:"snapshot_id"` // the last pruned snapshot
+	TakenAt      time.Time `json:"taken_at"`    // when it was taken
+	PrunedBefore time.Time `json:"pruned_before"`
+	ChainDigest  string    `json:"chain_digest"`
+}
+
 // ChangeType names what happened to a record between two snapshots.
 type ChangeType string
 

@@ -177,4 +177,16 @@ LEFT JOIN versions e ON e.source_id = g.source_id AND e.kind = 3 AND e.ext_id = 
 WHERE g.kind = 4 AND g.valid_to IS NULL;
 -- upgrade v3 end
 
-PRAGMA user_version = 4;
+-- Where a source's hash chain starts once prune removed its oldest
+-- snapshots: one row per pruned source, moved forward by a later prune.
+-- upgrade v5 begin
+CREATE TABLE anchors (
+	source_id     INTEGER PRIMARY KEY REFERENCES sources (id),
+	snapshot_id   INTEGER NOT NULL, -- the last pruned snapshot (deleted)
+	taken_at      TEXT NOT NULL,    -- when it was taken, RFC 3339 UTC
+	pruned_before TEXT NOT NULL,    -- the prune's --before, RFC 3339 UTC
+	chain_digest  TEXT NOT NULL     -- its chain digest: the first kept snapshot's "previous"
+);
+-- upgrade v5 end
+
+PRAGMA user_version = 5;

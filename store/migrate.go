@@ -26,6 +26,8 @@ var upgrades = []string{
 	schemaPart(idsnap.Schema, "v3"),
 	// v3 to v4: how each pull ran, for the evidence's IPE block.
 	schemaPart(idsnap.Schema, "v4"),
+	// v4 to v5: prune's chain anchors.
+	schemaPart(idsnap.Schema, "v5"),
 }
 
 // schemaPart is the part of schema.sql between "-- upgrade vN begin" and

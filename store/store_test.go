@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"database/sql"
 	"errors"

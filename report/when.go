@@ -122,6 +122,16 @@ func allDigits(s string) bool {
 	return true
 }
 
+// ParseSpan reads a duration as WHEN takes one (400d, 13w, 36h): what the
+// config's [retention] keep says.
+func ParseSpan(s string) (time.Duration, error) {
+	d, ok, err := parseSpan(strings.TrimSpace(s))
+	if err == nil && !ok {
+		err = fmt.Errorf("%q is not a duration: write it like 400d, 56w or 36h", s)
+	}
+	return d, err
+}
+
 // parseSpan reads durations like 36h, 7d, 2w, 1d12h, 90m. ok is false when
 // s does not look like a duration at all, so other forms get their turn.
 func parseSpan(s string) (d time.Duration, ok bool, err error) {

@@ -17,8 +17,15 @@ type PruneResult struct {
 	// Versions and Activity count the removed rows: those only the removed
 	// snapshots referenced.
 	Versions, Activity int64
-	// Anchors are the chain anchors the prune set, one per pruned source.
-	Anchors []idsnap.Anchor
+	// Sources says what went of each pruned source, by name.
+	Sources []PrunedSource
+}
+
+// PrunedSource is what Prune removed of one source.
+type PrunedSource struct {
+	Anchor             idsnap.Anchor // the anchor the prune set
+	Snapshots          int
+	Versions, Activity int64
 }
 
 // Prune removes the snapshots taken before before (of source, or of every
@@ -101,7 +108,7 @@ func (db *DB) Prune(ctx context.Context, before time.Time, source string, dryRun
 		res.Snapshots = append(res.Snapshots, ss[:n]...)
 		res.Versions += versions
 		res.Activity += activity
-		res.Anchors = append(res.Anchors, a)
+		res.Sources = append(res.Sources, PrunedSource{Anchor: a, Snapshots: n, Versions: versions, Activity: activity})
 	}
 	if !dryRun {
 		end = "COMMIT"

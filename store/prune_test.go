@@ -104,8 +104,8 @@ func TestPruneYear(t *testing.T) {
 			len(dry.Snapshots), dry.Versions, dry.Activity, len(res.Snapshots), res.Versions, res.Activity)
 	}
 	// 200 daily snapshots, and the weekly ones of days 0, 7, ..., 196.
-	if len(res.Snapshots) != 200+29 || len(res.Anchors) != 2 {
-		t.Fatalf("pruned %d snapshots, %d anchors; want 229, 2", len(res.Snapshots), len(res.Anchors))
+	if len(res.Snapshots) != 200+29 || len(res.Sources) != 2 {
+		t.Fatalf("pruned %d snapshots, %d anchors; want 229, 2", len(res.Snapshots), len(res.Sources))
 	}
 	if res.Versions == 0 || res.Activity == 0 {
 		t.Errorf("pruned %d versions, %d activity rows: the year's churn should leave some only pruned snapshots saw", res.Versions, res.Activity)
@@ -137,8 +137,8 @@ func TestPruneYear(t *testing.T) {
 	if len(pairedAfter) != len(kept)-2 {
 		t.Errorf("%d diffs compared, want %d", len(pairedAfter), len(kept)-2)
 	}
-	for _, a := range res.Anchors {
-		if a.TakenAt.After(cut) || a.ChainDigest == "" {
+	for _, p := range res.Sources {
+		if a := p.Anchor; a.TakenAt.After(cut) || a.ChainDigest == "" || a.SnapshotID != lastOf(res.Snapshots, a.Source) {
 			t.Errorf("anchor %+v", a)
 		}
 	}

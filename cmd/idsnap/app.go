@@ -61,6 +61,8 @@ func (a *app) command() *cli.Command {
 			a.exportCommand(),
 			a.reviewCommand(),
 			a.verifyCommand(),
+			a.pruneCommand(),
+			a.checkCommand(),
 			a.keygenCommand(),
 			a.findingsCommand(),
 			a.peopleCommand(),

@@ -53,7 +53,7 @@ type secretSpec struct {
 
 // sections are the config's tables besides [sources.NAME]; each command
 // decodes its own with section.
-var sections = []string{"findings", "people", "roster"}
+var sections = []string{"findings", "people", "roster", "retention"}
 
 // loadConfig reads --config, else ./idsnap.toml when present, else the
 // IDSNAP_* environment.

@@ -50,6 +50,10 @@ func (a *app) pull(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	keep, err := retentionKeep(cfg)
+	if err != nil {
+		return err
+	}
 	db, err := a.openDB(ctx, cmd)
 	if err != nil {
 		return err
@@ -76,8 +80,12 @@ func (a *app) pull(ctx context.Context, cmd *cli.Command) error {
 	prog.Stop()
 
 	failed := 0
+	var committed []string
 	for i, r := range results {
 		name := specs[i].Name()
+		if r.err == nil {
+			committed = append(committed, name)
+		}
 		if r.err != nil {
 			failed++
 			if len(specs) > 1 {
@@ -92,6 +100,12 @@ func (a *app) pull(ctx context.Context, cmd *cli.Command) error {
 		if !cmd.Bool("quiet") {
 			fmt.Fprintf(a.stdout, "%s: snapshot %d: %s in %s (%s)\n", name, r.snap.ID, countsText(r.snap.Counts), r.elapsed.Round(time.Millisecond), statsText(r.stats))
 		}
+	}
+	if err := a.retain(ctx, cmd, db, keep, committed); err != nil {
+		if failed == 0 {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "idsnap: %s\n", oneLine(err))
 	}
 	switch {
 	case failed == 0:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/report/evidence"
+	"github.com/idsnap/idsnap/store"
 )
 
 func (a *app) verifyCommand() *cli.Command {
@@ -36,6 +37,7 @@ func (a *app) verify(ctx context.Context, cmd *cli.Command) error {
 	}
 	dir := cmd.Args().First()
 	var opts evidence.VerifyOptions
+	var anchorsOf *store.DB
 	if path := cmd.String("pubkey"); path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -63,6 +65,8 @@ func (a *app) verify(ctx context.Context, cmd *cli.Command) error {
 		}
 		defer db.Close()
 		opts.Snapshot = func(ctx context.Context, id int64) (idsnap.Snapshot, error) { return db.Snapshot(ctx, id) }
+		opts.Pruned = db.Pruned
+		anchorsOf = db
 	}
 	res, err := evidence.Verify(ctx, dir, opts)
 	if err != nil {
@@ -74,5 +78,21 @@ func (a *app) verify(ctx context.Context, cmd *cli.Command) error {
 	for _, l := range res.MixedTenants {
 		fmt.Fprintf(a.stderr, "idsnap: warning: %s\n", l)
 	}
+	if anchorsOf != nil {
+		a.verifyAnchors(ctx, cmd, anchorsOf)
+	}
 	return nil
+}
+
+// verifyAnchors follows verify's summary with the chain anchors of the
+// pruned sources: the evidence's chain digests before them can no longer
+// be recomputed from the database.
+func (a *app) verifyAnchors(ctx context.Context, cmd *cli.Command, db *store.DB) {
+	anchors, err := db.Anchors(ctx)
+	if err != nil || cmd.Bool("quiet") {
+		return
+	}
+	for _, an := range anchors {
+		fmt.Fprintf(a.stdout, "%s: %s\n", an.Source, anchorText(an))
+	}
 }

@@ -28,6 +28,10 @@ type VerifyOptions struct {
 	// Snapshot, when set, looks a snapshot up in the database (store's
 	// DB.Snapshot), to prove the manifest names stored history.
 	Snapshot func(ctx context.Context, id int64) (idsnap.Snapshot, error)
+	// Pruned, when set, says whether a snapshot Snapshot did not find was
+	// removed by a prune (store's DB.Pruned): such a snapshot is reported
+	// in VerifyResult.Pruned, not as a failure.
+	Pruned func(ctx context.Context, source string, id int64) (idsnap.Anchor, bool, error)
 }
 
 // Signature states reported by Verify.
@@ -51,6 +55,9 @@ type VerifyResult struct {
 	// the folder are of different tenants: the folder passes, but its
 	// reader must know that one source name covers two tenants.
 	MixedTenants []string
+	// Pruned lists the snapshots the manifest names that a prune removed
+	// from the database.
+	Pruned []PrunedSnapshot
 }
 
 // maxManifest bounds what verify reads into memory from an untrusted folder.
@@ -193,6 +200,10 @@ func Verify(ctx context.Context, dir string, opts VerifyOptions) (*VerifyResult,
 			for _, s := range src.Snapshots {
 				n, err := checkSnapshot(ctx, opts.Snapshot, src, s)
 				if err != nil {
+					if p, ok := prunedLookup(ctx, opts, src, s); ok {
+						res.Pruned = append(res.Pruned, p)
+						continue
+					}
 					return nil, err
 				}
 				res.Snapshots += n
@@ -312,6 +323,7 @@ func (r *VerifyResult) Summary(dir string) string {
 	if r.Snapshots > 0 {
 		fmt.Fprintf(&b, ", %d snapshots match the database", r.Snapshots)
 	}
+	b.WriteString(r.prunedSummary())
 	if r.Manifest.Export == ExportReviewClosed {
 		b.WriteString(", the campaign it closes is intact")
 	}

@@ -29,6 +29,10 @@ var ErrNotFound = errors.New("not found")
 // write lock for longer than the busy timeout.
 var ErrLocked = errors.New("locked by another idsnap process")
 
+// ErrDiskFull is returned (wrapped) when the disk holding the database
+// filled up; the transaction that hit it was rolled back.
+var ErrDiskFull = errors.New("disk full")
+
 // ErrConcurrentPull is returned (wrapped) by Commit when another snapshot of
 // the same source was committed after this Stage began: snapshots of one
 // source are strictly sequential, so the later-finishing of two overlapping
@@ -135,11 +139,19 @@ func sqliteCode(err error) int {
 // dbError turns SQLite's busy and not-a-database errors into the one line
 // a user can act on; others are wrapped with the operation.
 func (db *DB) dbError(op string, err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_IOERR_SHMSIZE {
+		// Growing the -shm file failed: the disk is full.
+		return fmt.Errorf("%s: no space left on device holding %s (for its -shm file); free space and try again (%w)", op, db.path, ErrDiskFull)
+	}
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_BUSY:
 		return fmt.Errorf("%s: database %s is %w; try again when it finishes", op, db.path, ErrLocked)
 	case sqlite3.SQLITE_NOTADB:
 		return fmt.Errorf("%s is not an idsnap database (not an SQLite file); use --db to choose another file", db.path)
+	case sqlite3.SQLITE_FULL:
+		// SQLite rolled the transaction back: nothing of it is visible.
+		return fmt.Errorf("%s: no space left on device holding %s; free space and try again (%w)", op, db.path, ErrDiskFull)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

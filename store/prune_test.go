@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -233,5 +234,66 @@ func TestCheckFindsTampering(t *testing.T) {
 	mustExec(t, raw, "PRAGMA foreign_keys = OFF; INSERT INTO activity (version_id, valid_from) VALUES (999999, 1)")
 	if chk, _ := db.Check(ctx); chk.ForeignKeys != 1 {
 		t.Errorf("foreign_key_check found %d rows, want 1", chk.ForeignKeys)
+	}
+}
+
+// BenchmarkPruneYear10k builds BenchmarkYear10k's year (365 daily pulls of
+// 10k principals, 0.5% churn and 20% signing in a day), then prunes the
+// first half, vacuums, prunes one more day (what [retention] does after
+// each pull) and checks the rest. It reports the file's size before, after
+// the prune and after VACUUM, and the time each step takes.
+func BenchmarkPruneYear10k(b *testing.B) {
+	const n, days = 10_000, 365
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		db := benchOpen(b, b.TempDir())
+		day0 := time.Date(2025, 1, 1, 3, 0, 0, 0, time.UTC)
+		var day int
+		db.now = func() time.Time { return day0.AddDate(0, 0, day) }
+		rng := rand.New(rand.NewPCG(3, 3))
+		recs := make([]idsnap.Record, n)
+		for i := range recs {
+			recs[i] = benchUser(i, 0, rng)
+		}
+		for day = range days {
+			for range n / 200 {
+				i := rng.IntN(n)
+				recs[i] = benchUser(i, day, rng)
+			}
+			for range n / 5 {
+				i := rng.IntN(n)
+				a := *recs[i].Activity
+				a.SignIns++
+				a.LastSignIn = a.LastSignIn.Add(24 * time.Hour)
+				recs[i].Activity = &a
+			}
+			benchPull(b, db, recs)
+		}
+		year := dbSize(b, db)
+		b.StartTimer()
+		step := func(name string, fn func() error) {
+			start := time.Now()
+			if err := fn(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(time.Since(start).Seconds(), "s-"+name)
+		}
+		step("prune-half", func() error { _, err := db.Prune(ctx, day0.AddDate(0, 0, days/2), "", false); return err })
+		pruned := dbSize(b, db)
+		step("vacuum", func() error { return db.Vacuum(ctx) })
+		vacuumed := dbSize(b, db)
+		step("prune-day", func() error { _, err := db.Prune(ctx, day0.AddDate(0, 0, days/2+1), "", false); return err })
+		step("check", func() error {
+			res, err := db.Check(ctx)
+			if err == nil && len(res.Problems) > 0 {
+				err = fmt.Errorf("check: %q", res.Problems)
+			}
+			return err
+		})
+		db.Close()
+		b.ReportMetric(float64(year)/1e6, "MB-year")
+		b.ReportMetric(float64(pruned)/1e6, "MB-pruned")
+		b.ReportMetric(float64(vacuumed)/1e6, "MB-vacuumed")
 	}
 }

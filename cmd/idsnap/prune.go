@@ -80,8 +80,12 @@ func writePrune(w io.Writer, res store.PruneResult, before time.Time, dry bool) 
 		return
 	}
 	for _, p := range res.Sources {
-		fmt.Fprintf(w, "%s: %s %d snapshots, %d versions, %d activity rows; %s\n",
-			p.Anchor.Source, verb, p.Snapshots, p.Versions, p.Activity, anchorText(p.Anchor))
+		word := "snapshots"
+		if p.Snapshots == 1 {
+			word = "snapshot"
+		}
+		fmt.Fprintf(w, "%s: %s %d %s, %d versions, %d activity rows; %s\n",
+			p.Anchor.Source, verb, p.Snapshots, word, p.Versions, p.Activity, anchorText(p.Anchor))
 	}
 }
 

@@ -23,7 +23,7 @@ func TestPruneCheckVerify(t *testing.T) {
 		t.Fatalf("export: %s", stderr)
 	}
 	code, out, stderr := reportRun(t, db, "prune", "--before", "2099-01-01", "--dry-run")
-	if code != 0 || !strings.Contains(out, "kinde-prod: would prune 1 snapshots") {
+	if code != 0 || !strings.Contains(out, "kinde-prod: would prune 1 snapshot,") {
 		t.Fatalf("prune --dry-run: exit %d: %s%s", code, out, stderr)
 	}
 	if code, _, _ := reportRun(t, db, "verify", review); code != 0 {
@@ -31,7 +31,7 @@ func TestPruneCheckVerify(t *testing.T) {
 	}
 	anchor := "kinde-prod: chain anchored at snapshot 1, pruned before 2099-01-01T00:00:00Z"
 	code, out, stderr = reportRun(t, db, "prune", "--before", "2099-01-01", "--utc")
-	if code != 0 || !strings.Contains(out, "kinde-prod: pruned 1 snapshots") || !strings.Contains(out, strings.TrimPrefix(anchor, "kinde-prod: ")) || !strings.Contains(out, "vacuum:") {
+	if code != 0 || !strings.Contains(out, "kinde-prod: pruned 1 snapshot,") || !strings.Contains(out, strings.TrimPrefix(anchor, "kinde-prod: ")) || !strings.Contains(out, "vacuum:") {
 		t.Fatalf("prune: exit %d: %s%s", code, out, stderr)
 	}
 	if strings.Contains(out, "zitadel") {

@@ -257,17 +257,7 @@ func BenchmarkPruneYear10k(b *testing.B) {
 			recs[i] = benchUser(i, 0, rng)
 		}
 		for day = range days {
-			for range n / 200 {
-				i := rng.IntN(n)
-				recs[i] = benchUser(i, day, rng)
-			}
-			for range n / 5 {
-				i := rng.IntN(n)
-				a := *recs[i].Activity
-				a.SignIns++
-				a.LastSignIn = a.LastSignIn.Add(24 * time.Hour)
-				recs[i].Activity = &a
-			}
+			benchDay(rng, recs, day)
 			benchPull(b, db, recs)
 		}
 		year := dbSize(b, db)

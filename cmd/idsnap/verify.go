@@ -21,7 +21,8 @@ func (a *app) verifyCommand() *cli.Command {
 		Description: "Checks every file against SHA256SUMS and manifest.json (size and SHA-256), that\n" +
 			"the folder holds exactly the files the manifest lists, the signature with\n" +
 			"--pubkey (required then), and with --db that the snapshots and chain digests the\n" +
-			"manifest names are the ones stored. Any problem fails with one line naming the\n" +
+			"manifest names are the ones stored (those a prune removed are listed, with each\n" +
+			"pruned source's chain anchor). Any problem fails with one line naming the\n" +
 			"file; exit status 1.\n\n" +
 			"Examples:\n  idsnap verify q1-review --pubkey idsnap.pub\n  idsnap verify q1-review --pubkey idsnap.pub --db /var/lib/idsnap/idsnap.db",
 		Flags: []cli.Flag{

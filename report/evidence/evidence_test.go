@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -508,5 +509,42 @@ func TestReviewAgreesWithAccess(t *testing.T) {
 	}
 	if got := rows[2][col("email_verified")]; got != "unknown" {
 		t.Errorf("listed user's email_verified = %q; want unknown", got)
+	}
+}
+
+// TestVerifyPrunedSnapshots: a snapshot the database lost to a prune is
+// listed, not failed; one missing without a prune still fails.
+func TestVerifyPrunedSnapshots(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ev")
+	states := fixtureReview()
+	if _, err := WriteAccessReview(t.Context(), out, AccessReviewOptions{Sources: states, Meta: meta(nil)}); err != nil {
+		t.Fatal(err)
+	}
+	kept := states[1].Snapshot
+	lookup := func(_ context.Context, id int64) (idsnap.Snapshot, error) {
+		if id == kept.ID {
+			return kept, nil
+		}
+		return idsnap.Snapshot{}, errors.New("snapshot not found")
+	}
+	gone := states[0].Snapshot
+	before := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	pruned := func(_ context.Context, source string, id int64) (idsnap.Anchor, bool, error) {
+		if source == gone.Source && id == gone.ID {
+			return idsnap.Anchor{Source: source, SnapshotID: id, PrunedBefore: before}, true, nil
+		}
+		return idsnap.Anchor{}, false, nil
+	}
+	res, err := Verify(context.Background(), out, VerifyOptions{Snapshot: lookup, Pruned: pruned})
+	if err != nil || res.Snapshots != 1 || len(res.Pruned) != 1 {
+		t.Fatalf("Verify = %+v, %v; want 1 snapshot checked, 1 pruned", res, err)
+	}
+	want := fmt.Sprintf("; no longer in the database: snapshot %d of %s (pruned before 2026-01-01T00:00:00Z)", gone.ID, gone.Source)
+	if s := res.Summary(out); !strings.HasSuffix(s, want) {
+		t.Errorf("Summary = %q, want it to end %q", s, want)
+	}
+	noPrune := func(context.Context, string, int64) (idsnap.Anchor, bool, error) { return idsnap.Anchor{}, false, nil }
+	if _, err := Verify(context.Background(), out, VerifyOptions{Snapshot: lookup, Pruned: noPrune}); err == nil {
+		t.Error("a snapshot missing without a prune passed")
 	}
 }

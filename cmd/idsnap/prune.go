@@ -108,7 +108,7 @@ func vacuum(ctx context.Context, db *store.DB, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "vacuum: %d of %d pages were free; the file has %d pages now\n", free, total, after)
+	fmt.Fprintf(w, "vacuum: the file went from %d to %d pages (%d were free)\n", total, after, free)
 	return nil
 }
 

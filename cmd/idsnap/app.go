@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -42,7 +43,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) strin
 
 // command builds the command tree. Each subcommand lives in its own file.
 func (a *app) command() *cli.Command {
-	return &cli.Command{
+	root := &cli.Command{
 		Name:    "idsnap",
 		Usage:   "snapshot who had access to what in Kinde, Ory and ZITADEL, and what changed",
 		Version: versionString(),
@@ -52,6 +53,7 @@ func (a *app) command() *cli.Command {
 		EnableShellCompletion: true,
 		Flags:                 a.globalFlags(),
 		Before:                a.before,
+		Action:                unknownCommand,
 		Commands: []*cli.Command{
 			a.pullCommand(),
 			a.snapshotsCommand(),
@@ -72,6 +74,38 @@ func (a *app) command() *cli.Command {
 			a.eventsCommand(),
 			a.versionCommand(),
 		},
+	}
+	oneLineUsageErrors(root)
+	return root
+}
+
+// unknownCommand runs when no subcommand matched: bare idsnap (or export)
+// prints its help, anything else is a typo to name, where urfave would say
+// "No help topic".
+func unknownCommand(_ context.Context, cmd *cli.Command) error {
+	if !cmd.Args().Present() {
+		return cli.ShowSubcommandHelp(cmd)
+	}
+	return fmt.Errorf("unknown command %q: run %s --help for the commands", cmd.Args().First(), cmd.FullName())
+}
+
+// oneLineUsageErrors makes a bad flag the one-line error of the contract
+// instead of urfave's "Incorrect Usage" and the whole help on stdout.
+func oneLineUsageErrors(cmd *cli.Command) {
+	cmd.OnUsageError = func(_ context.Context, cmd *cli.Command, err error, _ bool) error {
+		msg := err.Error()
+		// The standard flag package names the flag with one dash.
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			msg = "unknown flag --" + strings.TrimLeft(name, "-")
+		}
+		msg = strings.Replace(msg, " for flag -", " for flag --", 1)
+		return fmt.Errorf("%s: run %s --help for the flags", msg, cmd.FullName())
+	}
+	for _, sub := range cmd.Commands {
+		if sub.Action == nil {
+			sub.Action = unknownCommand
+		}
+		oneLineUsageErrors(sub)
 	}
 }
 

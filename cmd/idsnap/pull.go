@@ -113,6 +113,8 @@ func (a *app) pull(ctx context.Context, cmd *cli.Command) error {
 	case len(specs) == 1:
 		// One source: run prints its error as the one line.
 		return fmt.Errorf("%s: %w", specs[0].Name(), results[0].err)
+	case failed == len(specs):
+		return fmt.Errorf("all %d sources failed; nothing was committed", failed)
 	default:
 		return fmt.Errorf("%d of %d sources failed; the others were committed", failed, len(specs))
 	}

@@ -208,6 +208,12 @@ func TestPullOneSourceFails(t *testing.T) {
 	if want := "idsnap: kinde-test: client_secret: environment variable TEST_KINDE_SECRET is not set\n"; r.code != 1 || r.stderr != want {
 		t.Errorf("pull without the kinde secret: exit %d, stderr %q; want 1, %q", r.code, r.stderr, want)
 	}
+
+	// When every source fails, the summary does not speak of "the others".
+	r = runIDSnap(t, env, "--db", db, "--config", cfg, "pull", "--source", "kinde-test", "--source", "ory-test")
+	if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); r.code != 1 || len(lines) != 3 || lines[2] != "idsnap: all 2 sources failed; nothing was committed" {
+		t.Errorf("pull with both failing: exit %d, stderr %q; want 1, a line each and a summary", r.code, r.stderr)
+	}
 }
 
 func TestPullUsage(t *testing.T) {
@@ -223,6 +229,8 @@ func TestPullUsage(t *testing.T) {
 		{"unknown source", map[string]string{"IDSNAP_ORY_BASE_URL": "http://127.0.0.1:1"}, []string{"--db", db, "pull", "--source", "kinde"}, `idsnap: unknown source "kinde": configured sources are ory`},
 		{"missing config", nil, []string{"--db", db, "--config", filepath.Join(dir, "none.toml"), "pull"}, "idsnap: read config: " + filepath.Join(dir, "none.toml") + " does not exist"},
 		{"bad log level", nil, []string{"--log-level", "loud", "version"}, `idsnap: unknown --log-level "loud"`},
+		{"db is a directory", nil, []string{"--db", dir, "snapshots"}, "idsnap: --db " + dir + " is a directory: name the database file, e.g. " + filepath.Join(dir, "idsnap.db")},
+		{"pull into a directory", map[string]string{"IDSNAP_ORY_BASE_URL": "http://127.0.0.1:1", "IDSNAP_ORY_API_TOKEN": "t"}, []string{"--db", dir, "pull"}, "idsnap: --db " + dir + " is a directory"},
 		{"bad format", nil, []string{"--db", db, "snapshots", "--format", "xml"}, `idsnap: unknown format "xml"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

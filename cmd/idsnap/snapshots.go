@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v3"
@@ -103,6 +104,11 @@ func (a *app) snapshots(ctx context.Context, cmd *cli.Command) error {
 		})
 	}
 	if len(snaps) == 0 && format == report.FormatTable {
+		if named := cmd.StringSlice("source"); len(named) > 0 {
+			// Likely a typo in the name: the same words as diff and access.
+			fmt.Fprintf(a.stderr, "no snapshots of %s: pull it first (idsnap pull --source %s)\n", strings.Join(named, ", "), named[0])
+			return nil
+		}
 		fmt.Fprintln(a.stderr, "no snapshots yet: run idsnap pull")
 		return nil
 	}

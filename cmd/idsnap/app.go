@@ -99,6 +99,9 @@ func oneLineUsageErrors(cmd *cli.Command) {
 			msg = "unknown flag --" + strings.TrimLeft(name, "-")
 		}
 		msg = strings.Replace(msg, " for flag -", " for flag --", 1)
+		if name, ok := strings.CutPrefix(msg, `Required flag "`); ok {
+			msg = "missing --" + strings.TrimSuffix(name, `" not set`)
+		}
 		return fmt.Errorf("%s: run %s --help for the flags", msg, cmd.FullName())
 	}
 	for _, sub := range cmd.Commands {

@@ -91,7 +91,7 @@ func TestFindingsCommand(t *testing.T) {
 		{"dormant fails", []string{"findings", "--fail-on", "dormant"}, 3, "dormant", ""},
 		{"comma list", []string{"findings", "--fail-on", "unverified-email,privileged"}, 3, "holds Portal/admin", ""},
 		{"rule without FAIL", []string{"findings", "--fail-on", "never-signed-in", "--fail-on", "suspended-with-grants"}, 0, "", ""},
-		{"unknown rule", []string{"findings", "--fail-on", "dormant,stale"}, 1, "", `--fail-on: unknown rule "stale": use one of dormant, never-signed-in, suspended-with-grants, unverified-email, machine-with-grants, status-mismatch-across-providers, privileged`},
+		{"unknown rule", []string{"findings", "--fail-on", "dormant,stale"}, 1, "", `--fail-on: unknown rule "stale": use one of dormant, never-signed-in, suspended-with-grants, unverified-email, machine-with-grants, status-mismatch-across-providers, privileged, or with a roster terminated-with-access, leaver-deprovisioned-late, not-in-roster, joiner-before-start`},
 		{"config days", []string{"--config", lenient, "findings", "--fail-on", "dormant"}, 0, "days=200", ""},
 		{"config typo", []string{"--config", typo, "findings"}, 1, "", "unknown key dormant.dayz"},
 		{"config negative days", []string{"--config", negative, "findings"}, 1, "", "never-signed-in days = -3"},

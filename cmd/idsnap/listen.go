@@ -45,6 +45,11 @@ func (a *app) listen(ctx context.Context, cmd *cli.Command) error {
 	if err := checkListenAddr(addr, cmd.Bool("public")); err != nil {
 		return err
 	}
+	// The verifier reads zero as its default: a 0 or negative value typed
+	// here would silently become 24h.
+	if d := cmd.Duration("max-skew"); d <= 0 {
+		return fmt.Errorf("--max-skew %s: must be more than zero, such as 1h", d)
+	}
 	cfg, err := a.loadConfig(cmd)
 	if err != nil {
 		return err

@@ -40,6 +40,15 @@ func TestListenRefusesPublicAddrWithoutFlag(t *testing.T) {
 	}
 }
 
+func TestListenRefusesNonPositiveMaxSkew(t *testing.T) {
+	for _, skew := range []string{"0s", "-1h"} {
+		r := runIDSnap(t, nil, "--db", filepath.Join(t.TempDir(), "x.db"), "listen", "--max-skew", skew)
+		if want := "must be more than zero"; r.code != 1 || !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("listen --max-skew %s: exit %d %q, want 1 and one line containing %q", skew, r.code, r.stderr, want)
+		}
+	}
+}
+
 func TestListenNeedsKindeSource(t *testing.T) {
 	f := startFakes(t, kindetest.Config{}, zitadeltest.Config{})
 	dir := t.TempDir()

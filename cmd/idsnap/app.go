@@ -99,8 +99,9 @@ func oneLineUsageErrors(cmd *cli.Command) {
 			msg = "unknown flag --" + strings.TrimLeft(name, "-")
 		}
 		msg = strings.Replace(msg, " for flag -", " for flag --", 1)
-		if name, ok := strings.CutPrefix(msg, `Required flag "`); ok {
-			msg = "missing --" + strings.TrimSuffix(name, `" not set`)
+		// urfave: Required flag "at" not set, Required flags "since, out" not set.
+		if names, ok := strings.CutPrefix(strings.Replace(msg, "Required flags ", "Required flag ", 1), `Required flag "`); ok {
+			msg = "missing --" + strings.ReplaceAll(strings.TrimSuffix(names, `" not set`), ", ", " and --")
 		}
 		return fmt.Errorf("%s: run %s --help for the flags", msg, cmd.FullName())
 	}

@@ -19,6 +19,7 @@ func TestUsageErrorsAreOneLine(t *testing.T) {
 		{[]string{"--bogus", "snapshots"}, "idsnap: unknown flag --bogus: run idsnap --help for the flags"},
 		{[]string{"snapshots", "--bogus"}, "idsnap: unknown flag --bogus: run idsnap snapshots --help for the flags"},
 		{[]string{"export", "access-review", "--out", "ev"}, "idsnap: missing --at: run idsnap export access-review --help for the flags"},
+		{[]string{"report"}, "idsnap: missing --since and --out: run idsnap report --help for the flags"},
 		{[]string{"export", "changes", "--expected-interval", "soon"}, `idsnap: invalid value "soon" for flag --expected-interval`},
 	} {
 		code, stdout, stderr := reportRun(t, db, tc.args...)

@@ -44,7 +44,7 @@ func TestReportCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"report", "--out", out}, `"since" not set`},
+		{[]string{"report", "--out", out}, "missing --since"},
 		{[]string{"report", "--since", "7d", "--out", filepath.Join(t.TempDir(), "r.pdf")}, "name an .html file"},
 		{[]string{"report", "--since", "soon", "--out", out}, "--since"},
 		{[]string{"report", "--since", "2000-01-01", "--until", "2000-01-02", "--source", "nope", "--out", out}, "source nope has no snapshots"},

@@ -4,8 +4,8 @@
 # printed before it runs ("+ idsnap ..."), so the output doubles as a tour.
 #
 # Both pulls happen seconds apart, so the diff names its snapshots
-# (latest~1 latest) rather than a time: with a daily cron job you would
-# write `idsnap diff --since yesterday`. See README.md, "The demo".
+# (latest~1 latest) rather than a time, as a daily cron job should too:
+# see README.md, "The demo".
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -101,13 +101,16 @@ func (a *app) dbPath(cmd *cli.Command) string {
 // chose. The caller closes it.
 func (a *app) openDB(ctx context.Context, cmd *cli.Command) (*store.DB, error) {
 	path := a.dbPath(cmd)
+	// SQLite's own words for a directory or a device are "unable to open
+	// database file" and "disk I/O error".
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("--db %s is a directory: name the database file, e.g. %s", path, filepath.Join(path, "idsnap.db"))
+	} else if err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("--db %s is not a regular file: name the database file", path)
+	}
 	// Only pull and listen create a database: a reader pointed at a file
 	// that is not there has a typo in --db, and an empty new file would
 	// hide it.
-	// SQLite's own word for a directory is "unable to open database file".
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return nil, fmt.Errorf("--db %s is a directory: name the database file, e.g. %s", path, filepath.Join(path, "idsnap.db"))
-	}
 	if cmd.Name != "pull" && cmd.Name != "listen" {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist: run idsnap pull first, or point --db (or IDSNAP_DB) at your database", path)

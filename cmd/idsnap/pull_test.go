@@ -230,6 +230,7 @@ func TestPullUsage(t *testing.T) {
 		{"missing config", nil, []string{"--db", db, "--config", filepath.Join(dir, "none.toml"), "pull"}, "idsnap: read config: " + filepath.Join(dir, "none.toml") + " does not exist"},
 		{"bad log level", nil, []string{"--log-level", "loud", "version"}, `idsnap: unknown --log-level "loud"`},
 		{"db is a directory", nil, []string{"--db", dir, "snapshots"}, "idsnap: --db " + dir + " is a directory: name the database file, e.g. " + filepath.Join(dir, "idsnap.db")},
+		{"db is a device", nil, []string{"--db", os.DevNull, "snapshots"}, "idsnap: --db " + os.DevNull + " is not a regular file"},
 		{"pull into a directory", map[string]string{"IDSNAP_ORY_BASE_URL": "http://127.0.0.1:1", "IDSNAP_ORY_API_TOKEN": "t"}, []string{"--db", dir, "pull"}, "idsnap: --db " + dir + " is a directory"},
 		{"bad format", nil, []string{"--db", db, "snapshots", "--format", "xml"}, `idsnap: unknown format "xml"`},
 	} {

@@ -96,6 +96,13 @@ func sqlOpen(path string) (*sql.DB, error) { return sql.Open("sqlite", dsn(path)
 func precreate(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
+		// An empty file (touched by hand or by a deployment tool) is one
+		// idsnap is about to make a database of: as private as its own.
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 && fi.Mode().Perm() != 0o600 {
+			if err := os.Chmod(path, 0o600); err != nil {
+				return fmt.Errorf("database %s is empty and readable by others: %w; make it mode 0600", path, err)
+			}
+		}
 		return nil
 	}
 	if err != nil {

@@ -9,6 +9,10 @@ secs="${1:-${FUZZTIME:-5}}"
 status=0
 for target in \
 	./fetch/kinde:FuzzDecode \
+	./fetch/kinde:FuzzUserReader \
+	./fetch/internal/rawjson:FuzzObject \
+	./internal/jsonbytes:FuzzCanonical \
+	./internal/jsonbytes:FuzzValid \
 	./fetch/ory:FuzzDecode \
 	./fetch/ory:FuzzParseLink \
 	./fetch/ory:FuzzItems \

@@ -134,6 +134,10 @@ func (db *DB) check(h header, want int) error {
 	if h.objects == 0 && h.appID == 0 {
 		return nil // empty: ours to create
 	}
+	if h.appID == 0 {
+		// An SQLite file of some other program's: its id of 0 tells a user nothing.
+		return fmt.Errorf("%s is not an idsnap database; use --db to choose another file", db.path)
+	}
 	if h.appID != appID {
 		return fmt.Errorf("%s is not an idsnap database (application_id %#x); use --db to choose another file", db.path, uint32(h.appID))
 	}

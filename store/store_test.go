@@ -152,7 +152,7 @@ func TestOpenRefuses(t *testing.T) {
 			d := rawDB(t, path)
 			mustExec(t, d, "CREATE TABLE notes (x TEXT)")
 			d.Close()
-		}, "is not an idsnap database (application_id 0x0)"},
+		}, "is not an idsnap database; use --db to choose another file"},
 		{"text file", func(t *testing.T, path string) {
 			os.WriteFile(path, []byte(strings.Repeat("name = \"kinde\"\n", 100)), 0o600)
 		}, "is not an idsnap database (not an SQLite file); use --db to choose another file"},

@@ -119,6 +119,10 @@ func (j *AccessJoin) Add(r idsnap.Record) (AccessRow, bool) {
 	return AccessRow{}, false
 }
 
+// Matched reports whether the snapshot lists a user the principal filter
+// kept; with no filter, whether it lists any user.
+func (j *AccessJoin) Matched() bool { return len(j.users) > 0 }
+
 // Unheld lists, by id, the principals the filter kept that held no grant
 // the filter kept: the access review gives each a row of its own. Call it
 // after the last record.
@@ -145,6 +149,10 @@ type AccessWriter struct {
 	n     int
 	taken map[string]string // source → its snapshot's time, for CSV rows
 	err   error
+
+	// Note, when set before Close, ends the table's summary line: why
+	// there are no rows. JSON and CSV have no place for it.
+	Note string
 }
 
 // NewAccessWriter starts output: the snapshots read (at) and the sources
@@ -295,7 +303,11 @@ func (aw *AccessWriter) Close() error {
 		aw.csv.Flush()
 		return aw.csv.Error()
 	}
-	if err := aw.line(plural(aw.n, "grant")); err != nil {
+	summary := plural(aw.n, "grant")
+	if aw.Note != "" {
+		summary += "; " + aw.Note
+	}
+	if err := aw.line(summary); err != nil {
 		return err
 	}
 	if aw.n == 0 {

@@ -259,6 +259,9 @@ type AccessQuery struct {
 	Scope
 	// Principal and Resource filter the rows when not empty.
 	Principal, Resource string
+	// Notes takes, for JSON and CSV, the line a table prints in its
+	// summary: that no user matched Principal. nil drops it.
+	Notes io.Writer
 }
 
 // WriteAccess writes in format f, per source in scope, every grant held at
@@ -272,6 +275,7 @@ func WriteAccess(ctx context.Context, w io.Writer, f Format, snaps []idsnap.Snap
 	if err != nil {
 		return err
 	}
+	matched := false
 	for _, p := range points {
 		j := NewAccessJoin(p.Snapshot.Source, p.Snapshot.ID, q.Principal, q.Resource)
 		err := state(p.Snapshot).Records(ctx, func(r idsnap.Record) error {
@@ -283,6 +287,19 @@ func WriteAccess(ctx context.Context, w io.Writer, f Format, snaps []idsnap.Snap
 		if err != nil {
 			return fmt.Errorf("%s: read snapshot #%d: %w", p.Snapshot.Source, p.Snapshot.ID, err)
 		}
+		matched = matched || j.Matched()
+	}
+	if q.Principal == "" || matched {
+		return aw.Close()
+	}
+	// "0 grants" alone would read as a user who holds nothing.
+	note := fmt.Sprintf("no user %q in the snapshots read: give a user id, email or username as the provider has it", q.Principal)
+	if f == FormatJSON || f == FormatCSV {
+		if q.Notes != nil {
+			fmt.Fprintf(q.Notes, "idsnap: %s\n", SafeText(note))
+		}
+	} else {
+		aw.Note = note
 	}
 	return aw.Close()
 }

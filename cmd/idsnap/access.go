@@ -53,6 +53,6 @@ func (a *app) access(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	q := report.AccessQuery{At: at, Scope: a.scope(cmd, report.Lenient), Principal: cmd.String("principal"), Resource: cmd.String("resource")}
+	q := report.AccessQuery{At: at, Scope: a.scope(cmd, report.Lenient), Principal: cmd.String("principal"), Resource: cmd.String("resource"), Notes: a.stderr}
 	return report.WriteAccess(ctx, a.stdout, format, snaps, q, dbState(db))
 }

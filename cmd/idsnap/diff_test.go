@@ -262,6 +262,32 @@ func TestAccessCommand(t *testing.T) {
 	}
 }
 
+// TestAccessNoSuchPrincipal: a --principal no snapshot lists says so in one
+// line (the table's summary, stderr beside JSON and CSV), while a user who
+// holds nothing is a plain "0 grants"; JSON and CSV keep their shapes.
+func TestAccessNoSuchPrincipal(t *testing.T) {
+	db := twoPulls(t)
+	const note = `no user "nobody" in the snapshots read: give a user id, email or username as the provider has it`
+	code, out, errOut := reportRun(t, db, "access", "--principal", "nobody")
+	if code != 0 || !strings.Contains(out, "0 grants; "+note+"\n") || errOut != "" {
+		t.Errorf("access --principal nobody: exit %d:\n%s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = reportRun(t, db, "access", "--principal", "nobody", "--format", "json")
+	var doc struct{ Grants []json.RawMessage }
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || len(doc.Grants) != 0 || errOut != "idsnap: "+note+"\n" {
+		t.Errorf("access --principal nobody --format json: exit %d, %v:\n%s\nstderr: %s", code, err, out, errOut)
+	}
+	code, out, errOut = reportRun(t, db, "access", "--principal", "nobody", "--format", "csv")
+	if code != 0 || strings.Count(out, "\n") != 1 || errOut != "idsnap: "+note+"\n" {
+		t.Errorf("access --principal nobody --format csv: exit %d:\n%s\nstderr: %s", code, out, errOut)
+	}
+	// alice is listed; on a resource she has no grant on, nothing is amiss.
+	code, out, errOut = reportRun(t, db, "access", "--principal", "alice@example.com", "--resource", "nowhere")
+	if code != 0 || strings.Contains(out+errOut, "no user") || !strings.Contains(out, "0 grants\n") {
+		t.Errorf("access --principal alice --resource nowhere: exit %d:\n%s\nstderr: %s", code, out, errOut)
+	}
+}
+
 // BenchmarkAccessCSV streams the access of a 100k-principal snapshot
 // (one grant each) as CSV: go test ./cmd/idsnap -run XXX -bench AccessCSV.
 func BenchmarkAccessCSV(b *testing.B) {

@@ -28,6 +28,12 @@ type Check struct {
 	OK     bool
 	Detail string // what the cheap request showed
 	Fix    string // how to grant it; empty when OK
+
+	// Why a failed check failed, for its label: Rejected when the source
+	// refused the credential itself (a wrong secret or token), Missing when
+	// a permission or setting idsnap needs is absent. Neither: it failed
+	// otherwise (unreachable, 5xx, a wrong URL).
+	Rejected, Missing bool
 }
 
 // Doctor is implemented by fetchers that can check their source's URL,

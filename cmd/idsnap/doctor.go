@@ -33,6 +33,22 @@ type checkJSON struct {
 	OK     bool   `json:"ok"`
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
+
+	label string // the table's ok column
+}
+
+// doctorLabel says in a word how c went: MISSING only for a permission or
+// setting that is absent, so a wrong secret is not mistaken for none.
+func doctorLabel(c fetch.Check) string {
+	switch {
+	case c.OK:
+		return "ok"
+	case c.Rejected:
+		return "REJECTED"
+	case c.Missing:
+		return "MISSING"
+	}
+	return "FAIL"
 }
 
 func (a *app) doctor(ctx context.Context, cmd *cli.Command) error {
@@ -76,11 +92,7 @@ func (a *app) doctor(ctx context.Context, cmd *cli.Command) error {
 	} else {
 		t := report.Table{Header: []string{"source", "check", "ok", "detail", "fix"}, Shrink: []string{"detail"}}
 		for _, c := range all {
-			ok := "ok"
-			if !c.OK {
-				ok = "MISSING"
-			}
-			t.Rows = append(t.Rows, []string{c.Source, c.Check, ok, c.Detail, c.Fix})
+			t.Rows = append(t.Rows, []string{c.Source, c.Check, c.label, c.Detail, c.Fix})
 		}
 		err = report.RenderTable(a.stdout, format, t)
 	}
@@ -98,24 +110,25 @@ func (a *app) doctor(ctx context.Context, cmd *cli.Command) error {
 // source never hides the others' results.
 func (a *app) doctorSource(ctx context.Context, spec sourceSpec) []checkJSON {
 	name := spec.Name()
-	fail := func(check string, err error, fix string) []checkJSON {
-		return []checkJSON{{Source: name, Check: check, Detail: oneLine(err), Fix: fix}}
+	one := func(c fetch.Check) []checkJSON {
+		return []checkJSON{{Source: name, Check: c.Name, OK: c.OK, Detail: c.Detail, Fix: c.Fix, label: doctorLabel(c)}}
 	}
 	src, err := spec.Resolve(a.getenv)
 	if err != nil {
-		return fail("configuration", err, "set the secret, or fix its env: or file: reference")
+		// The secret's variable or file is not there to read.
+		return one(fetch.Check{Name: "configuration", Detail: oneLine(err), Fix: "set the secret, or fix its env: or file: reference", Missing: true})
 	}
 	_, f, err := a.fetcher(src, nil)
 	if err != nil {
-		return fail("configuration", err, "fix the source's settings in the config or the IDSNAP_* variables")
+		return one(fetch.Check{Name: "configuration", Detail: oneLine(err), Fix: "fix the source's settings in the config or the IDSNAP_* variables"})
 	}
 	d, ok := f.(fetch.Doctor)
 	if !ok {
-		return []checkJSON{{Source: name, Check: "doctor", OK: true, Detail: src.Provider + " has no checks; run idsnap pull --source " + name + " to test it"}}
+		return one(fetch.Check{Name: "doctor", OK: true, Detail: src.Provider + " has no checks; run idsnap pull --source " + name + " to test it"})
 	}
 	var out []checkJSON
 	for _, c := range d.Doctor(ctx) {
-		out = append(out, checkJSON{Source: name, Check: c.Name, OK: c.OK, Detail: c.Detail, Fix: c.Fix})
+		out = append(out, one(c)...)
 	}
 	return out
 }

@@ -283,6 +283,13 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("zitadel-test without user.grant.read passed every check")
 	}
 
+	r = runIDSnap(t, testEnv(), "--config", cfg, "doctor", "--source", "kinde-test")
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(l, "read:organization_users scope") && !strings.Contains(l, "MISSING") {
+			t.Errorf("a scope the app lacks is not labelled MISSING: %s", l)
+		}
+	}
+
 	r = runIDSnap(t, testEnv(), "--config", cfg, "doctor", "--source", "ory-test")
 	if r.code != 0 || !strings.Contains(strings.ToLower(r.stdout), "ory-test") {
 		t.Errorf("doctor --source ory-test: exit %d\n%s%s", r.code, r.stdout, r.stderr)

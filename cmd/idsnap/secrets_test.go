@@ -186,3 +186,33 @@ func TestSecretsNotInAuthErrors(t *testing.T) {
 		t.Errorf("doctor with wrong credentials shows %v:\n%s%s", l, r.stdout, r.stderr)
 	}
 }
+
+// TestDoctorRejected: a wrong secret is labelled REJECTED, not MISSING,
+// which doctor keeps for a permission or setting that is absent.
+func TestDoctorRejected(t *testing.T) {
+	dir, cfg, env := secretWorld(t, canaryWrongK, canaryWrongO, canaryWrongPT)
+	r := runIn(env, dir, cfg, "doctor")
+	if r.code != 1 {
+		t.Fatalf("doctor with wrong credentials: exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	rejected := map[string]bool{}
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(l, "MISSING") {
+			t.Errorf("a refused credential reads as missing: %s", l)
+		}
+		for _, check := range []string{"M2M token", "api_token", "instance_url, pat and org"} {
+			if strings.Contains(l, check) && strings.Contains(l, "REJECTED") {
+				rejected[check] = true
+			}
+		}
+	}
+	if len(rejected) != 3 {
+		t.Errorf("doctor marked %v REJECTED, want the three credential checks:\n%s", rejected, r.stdout)
+	}
+
+	delete(env, "ORY_KEY")
+	r = runIn(env, dir, cfg, "doctor", "--source", "ory")
+	if r.code != 1 || !strings.Contains(r.stdout, "MISSING") || !strings.Contains(r.stdout, "ORY_KEY is not set") {
+		t.Errorf("doctor with the key's variable unset: exit %d, want it MISSING:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

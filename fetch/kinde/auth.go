@@ -72,6 +72,9 @@ func (s *tokenSource) invalidate(tok idsnap.Secret) {
 
 const tokenPath = "POST /oauth2/token"
 
+// errInvalidClient is Kinde refusing the M2M app's client_id or secret.
+var errInvalidClient = errors.New("invalid_client")
+
 // tokenError turns a failed token request into one line saying what to fix.
 // The bodies are those of Kinde's API troubleshooting docs.
 func tokenError(ctx context.Context, err error) error {
@@ -92,7 +95,7 @@ func tokenError(ctx context.Context, err error) error {
 	desc := oneLine(re.ErrorDescription)
 	switch {
 	case re.ErrorCode == "invalid_client":
-		return fmt.Errorf("get token: %d from %s: invalid_client: check client_id and client_secret of the M2M application", status, tokenPath)
+		return fmt.Errorf("get token: %d from %s: %w: check client_id and client_secret of the M2M application", status, tokenPath, errInvalidClient)
 	case strings.Contains(strings.ToLower(re.ErrorDescription), "audience"):
 		return fmt.Errorf("get token: %d from %s: the audience was refused: authorize the M2M application for the Kinde Management API "+
 			"(Settings > Applications > your M2M app > APIs), and use the https://<subdomain>.kinde.com domain as base_url, not a custom domain", status, tokenPath)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 
 	"github.com/idsnap/idsnap/fetch"
@@ -30,7 +31,7 @@ func (f *Fetcher) jwksCheck(ctx context.Context) fetch.Check {
 func (f *Fetcher) apiChecks(ctx context.Context) []fetch.Check {
 	checks := []fetch.Check{{Name: "M2M token", OK: true, Detail: "token issued for " + f.base + "/api"}}
 	if _, err := f.auth.token(ctx); err != nil {
-		checks[0] = fetch.Check{Name: "M2M token", Detail: err.Error(),
+		checks[0] = fetch.Check{Name: "M2M token", Detail: err.Error(), Rejected: errors.Is(err, errInvalidClient),
 			Fix: "in Kinde, open Settings > Applications > your M2M app: copy its domain, client ID and client secret, and authorize it for the Kinde Management API"}
 		for _, s := range []string{"read:users", "read:organizations", "read:organization_users"} {
 			checks = append(checks, fetch.Check{Name: s + " scope", Detail: "not checked: no token", Fix: "fix the token first"})
@@ -44,8 +45,10 @@ func (f *Fetcher) apiChecks(ctx context.Context) []fetch.Check {
 			c.OK, c.Detail = false, err.Error()
 			var he *fetch.HTTPError
 			if errors.As(err, &he) && he.Code == codeScopeMissing {
+				c.Missing = true
 				c.Fix = fmt.Sprintf("grant %s to the M2M application: Settings > APIs > Kinde Management API > Scopes", scope)
 			} else {
+				c.Rejected = he != nil && he.Status == http.StatusUnauthorized
 				c.Fix = "check base_url and the M2M application's credentials"
 			}
 		}

@@ -46,6 +46,7 @@ func (f *Fetcher) Doctor(ctx context.Context) []fetch.Check {
 		baseCheck.OK = true
 		baseCheck.Detail += " answers, and asks for a key"
 		authCheck.Detail = err.Error()
+		authCheck.Rejected = true
 		authCheck.Fix = fix
 		listCheck.Detail = "not checked: the key was refused"
 		listCheck.Fix = "fix api_token first"

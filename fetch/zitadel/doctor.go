@@ -27,8 +27,10 @@ func (f *Fetcher) Doctor(ctx context.Context) []fetch.Check {
 		case !errors.As(err, &he):
 			c.Fix = "check instance_url (" + f.base + ") and that the instance is reachable"
 		case he.Status == http.StatusUnauthorized:
+			c.Rejected = true
 			c.Fix = "create a new personal access token for the service user and set pat"
 		case he.Status == http.StatusForbidden:
+			c.Missing = true
 			c.Fix = "give the service user " + orgRoles
 		default:
 			c.Fix = "check instance_url and org_id"
@@ -50,6 +52,8 @@ func (f *Fetcher) Doctor(ctx context.Context) []fetch.Check {
 		c := fetch.Check{Name: name, OK: err == nil}
 		if err != nil {
 			c.Detail = err.Error()
+			var he *fetch.HTTPError
+			c.Missing = errors.As(err, &he) && he.Status == http.StatusForbidden
 			c.Fix = "give the service user " + permissionFor(path).roles
 		} else {
 			c.Detail = fmt.Sprintf("%d visible", resp.Details.TotalResult)

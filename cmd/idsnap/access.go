@@ -44,15 +44,11 @@ func (a *app) access(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	db, err := a.openDB(ctx, cmd)
+	db, snaps, err := a.openSnapshots(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	snaps, err := db.Snapshots(ctx, "")
-	if err != nil {
-		return err
-	}
 	q := report.AccessQuery{At: at, Scope: a.scope(cmd, report.Lenient), Principal: cmd.String("principal"), Resource: cmd.String("resource"), Notes: a.stderr}
 	return report.WriteAccess(ctx, a.stdout, format, snaps, q, dbState(db))
 }

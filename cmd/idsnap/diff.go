@@ -84,15 +84,11 @@ func (a *app) diff(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	db, err := a.openDB(ctx, cmd)
+	db, snaps, err := a.openSnapshots(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	snaps, err := db.Snapshots(ctx, "")
-	if err != nil {
-		return err
-	}
 	q := report.DiffQuery{Since: since, Until: until, Scope: a.scope(cmd, report.Lenient), Filter: report.Filter{Changes: changes, Kinds: kinds},
 		AcrossTenants: cmd.Bool("across-tenants")}
 	d, err := report.Compare(ctx, snaps, q, dbChanges(db, store.ChangeOptions{Activity: cmd.Bool("activity")}))

@@ -106,15 +106,11 @@ func (a *app) runReview(ctx context.Context, cmd *cli.Command, verb string,
 	if err != nil {
 		return err
 	}
-	db, err := a.openDB(ctx, cmd)
+	db, snaps, err := a.openSnapshots(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	snaps, err := db.Snapshots(ctx, "")
-	if err != nil {
-		return err
-	}
 	rv, err := a.newRosterRun(cmd, db, pcfg)
 	if err != nil {
 		return err
@@ -173,15 +169,11 @@ func (a *app) exportChanges(ctx context.Context, cmd *cli.Command) error {
 			return err
 		}
 	}
-	db, err := a.openDB(ctx, cmd)
+	db, snaps, err := a.openSnapshots(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	snaps, err := db.Snapshots(ctx, "")
-	if err != nil {
-		return err
-	}
 	out := cmd.String("out")
 	m, err := evidence.ExportChanges(ctx, out, snaps, evidence.ChangesRequest{
 		Since: since, Until: until, Sources: cmd.StringSlice("source"), Location: a.location(cmd),

@@ -120,6 +120,21 @@ func (a *app) openDB(ctx context.Context, cmd *cli.Command) (*store.DB, error) {
 	return store.Open(ctx, path)
 }
 
+// openSnapshots opens the database as openDB does and lists its snapshots,
+// what most readers start from. The caller closes the database.
+func (a *app) openSnapshots(ctx context.Context, cmd *cli.Command) (*store.DB, []idsnap.Snapshot, error) {
+	db, err := a.openDB(ctx, cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	snaps, err := db.Snapshots(ctx, "")
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, snaps, nil
+}
+
 // outputFormat reads the command's own --format flag (table by default).
 func (a *app) outputFormat(cmd *cli.Command) (report.Format, error) {
 	s := cmd.String("format")

@@ -62,15 +62,11 @@ func (a *app) report(ctx context.Context, cmd *cli.Command) error {
 	if _, _, err := a.ruleConfigs(cmd); err != nil {
 		return err // a bad config stops the command before any work
 	}
-	db, err := a.openDB(ctx, cmd)
+	db, snaps, err := a.openSnapshots(ctx, cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	snaps, err := db.Snapshots(ctx, "")
-	if err != nil {
-		return err
-	}
 	sources, sinceAt, untilAt, err := evidence.Period(ctx, snaps, evidence.ChangesRequest{
 		Since: since, Until: until, Sources: cmd.StringSlice("source"), Location: a.location(cmd),
 		AcrossTenants: cmd.Bool("across-tenants"),

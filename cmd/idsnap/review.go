@@ -115,15 +115,11 @@ func (a *app) reviewJudge(ctx context.Context, cmd *cli.Command, verb string) (*
 	if err != nil {
 		return nil, err
 	}
-	db, err := a.openDB(ctx, cmd)
+	db, snaps, err := a.openSnapshots(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	snaps, err := db.Snapshots(ctx, "")
-	if err != nil {
-		return nil, err
-	}
 	st, states, skipped, err := evidence.JudgeCampaign(ctx, oc, dec, snaps, at, a.location(cmd), dbState(db))
 	if err != nil {
 		return nil, err

@@ -104,6 +104,16 @@ func startListener(t *testing.T, c *child, args ...string) *listenChild {
 	return l
 }
 
+// stop sends sig and waits for the listener to exit. Its log is read to
+// the end first: Wait closes the stderr pipe once the process exits, and
+// calling it before the reader is done can drop the last lines (the
+// "listener stopped" line went missing that way under load).
+func (l *listenChild) stop(sig os.Signal) error {
+	l.cmd.Process.Signal(sig)
+	<-l.out
+	return l.cmd.Wait()
+}
+
 func (l *listenChild) logText() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -189,8 +199,7 @@ func TestListenCrashAfterAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	acked = append(acked, sendEvents(t, fake, l.url, 3)...)
-	l.cmd.Process.Signal(syscall.SIGKILL)
-	l.cmd.Wait()
+	l.stop(syscall.SIGKILL)
 	if _, err := os.Stat(c.db + ".events-spool"); err != nil {
 		t.Errorf("no spool while the lock was held: %v", err)
 	}
@@ -205,11 +214,9 @@ func TestListenCrashAfterAck(t *testing.T) {
 	if _, err := os.Stat(c.db + ".events-spool"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("spool not drained at start: %v", err)
 	}
-	l2.cmd.Process.Signal(syscall.SIGTERM)
-	if err := l2.cmd.Wait(); err != nil {
+	if err := l2.stop(syscall.SIGTERM); err != nil {
 		t.Errorf("listen after SIGTERM: %v\n%s", err, l2.logText())
 	}
-	<-l2.out
 	if !strings.Contains(l2.logText(), `"msg":"listener stopped"`) {
 		t.Errorf("no JSON stop line:\n%s", l2.logText())
 	}
@@ -290,8 +297,7 @@ func TestListenDuringPull(t *testing.T) {
 	if got := eventIDs(t, c); !sameSet(got, all) {
 		t.Errorf("events = %v, want %v", got, all)
 	}
-	l.cmd.Process.Signal(syscall.SIGTERM)
-	if err := l.cmd.Wait(); err != nil {
+	if err := l.stop(syscall.SIGTERM); err != nil {
 		t.Fatalf("listen: %v\n%s", err, l.logText())
 	}
 	var n int

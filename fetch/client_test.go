@@ -1,11 +1,15 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -349,5 +353,60 @@ func TestDefaultRateStartsFull(t *testing.T) {
 	c.SetDefaultRate(2, 5)
 	if got := c.limiter.Limit(); got != 3 {
 		t.Errorf("limit = %v, want the configured 3", got)
+	}
+}
+
+// pageOf reads {"items":[...]} by hand for plain strings only, and
+// declines, after filling part of itself, on anything else.
+type pageOf struct {
+	Items []string `json:"items"`
+	Next  *string  `json:"next"`
+	calls int
+}
+
+func (p *pageOf) ReadPage(data []byte) bool {
+	p.calls++
+	p.Items = append(p.Items, "partial")
+	var s struct {
+		Items []string `json:"items"`
+		Next  *string  `json:"next"`
+	}
+	if bytes.Contains(data, []byte(`\`)) || json.Unmarshal(data, &s) != nil {
+		return false
+	}
+	p.Items, p.Next = s.Items, s.Next
+	return true
+}
+
+func TestPageReader(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+		calls      int // ReadPage calls: none for a body that is not JSON
+		err        bool
+	}{
+		{"read by ReadPage", `{"items":["a","b"]}`, []string{"a", "b"}, 1, false},
+		{"declined: json.Unmarshal from zero", `{"items":["a\u0062"]}`, []string{"ab"}, 1, false},
+		{"not JSON: never read", `{"items":["a",]}`, nil, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, tc.body)
+			}))
+			t.Cleanup(srv.Close)
+			var p pageOf
+			_, err := NewClient(Options{Sleep: (&waits{}).sleep}).Do(context.Background(), Request{Method: "GET", URL: srv.URL}, &p)
+			var de *DecodeError
+			if tc.err != errors.As(err, &de) {
+				t.Fatalf("Do = %v, want a decode error: %v", err, tc.err)
+			}
+			if !tc.err && !slices.Equal(p.Items, tc.want) {
+				t.Errorf("items %q, want %q", p.Items, tc.want)
+			}
+			if tc.calls == 0 && p.calls != 0 {
+				t.Errorf("ReadPage called on a body that is not JSON")
+			}
+		})
 	}
 }

@@ -410,3 +410,41 @@ func TestPageReader(t *testing.T) {
 		})
 	}
 }
+
+type failingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (f failingReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		err = f.err
+	}
+	return n, err
+}
+
+func TestReadBody(t *testing.T) {
+	body := strings.Repeat("x", 1000)
+	for _, tc := range []struct {
+		name   string
+		cl     int64
+		r      io.Reader
+		limit  int64
+		want   int
+		errors bool
+	}{
+		{"as announced", 1000, strings.NewReader(body), 5000, 1000, false},
+		{"longer than announced", 10, strings.NewReader(body), 5000, 1000, false},
+		{"no length", -1, strings.NewReader(body), 5000, 1000, false},
+		{"over the limit", 10, strings.NewReader(body), 501, 501, false},
+		{"cut short", 2000, failingReader{strings.NewReader(body), io.ErrUnexpectedEOF}, 5000, 1000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := readBody(&http.Response{ContentLength: tc.cl, Body: io.NopCloser(tc.r)}, tc.limit)
+			if (err != nil) != tc.errors || len(data) != tc.want {
+				t.Errorf("readBody = %d bytes, %v; want %d bytes, error %v", len(data), err, tc.want, tc.errors)
+			}
+		})
+	}
+}

@@ -64,9 +64,13 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 		ID: tx.snapID, Source: s.src.Name, Provider: s.src.Provider, BaseURL: s.src.BaseURL,
 		Org: s.src.Tenant, TakenAt: s.takenAt, Counts: map[idsnap.Kind]int64{},
 	}
+	var read tally
 	var err error
-	if snap.Digest, err = s.digest(ctx, snap.Counts); err != nil {
+	if snap.Digest, err = s.digest(ctx, snap.Counts, &read); err != nil {
 		return idsnap.Snapshot{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := s.iw.finish(ctx, c, s.idx, read); err != nil {
+		return idsnap.Snapshot{}, s.db.dbError(op, err)
 	}
 	snap.ChainDigest = chainDigest(tx.prevChain, snap.Digest)
 	var pull any // NULL when the caller recorded nothing
@@ -186,6 +190,9 @@ func (s *Stage) lock(ctx context.Context, wait bool) (err error) {
 	if err != nil {
 		return s.db.dbError(op, err)
 	}
+	if err := s.iw.start(ctx, c, tx.srcID, tx.snapID); err != nil {
+		return s.db.dbError(op, err)
+	}
 	return nil
 }
 
@@ -221,7 +228,15 @@ func (s *Stage) apply(ctx context.Context) error {
 			return s.db.dbError("stage "+s.src.Name, err)
 		}
 	}
-	s.waiting = 0
+	for i, st := range s.staged {
+		if st.newVersion {
+			st.ent.vid = base + int64(i) + 1 // as applySQL numbers it: :base + seq
+		}
+		if err := s.iw.add(ctx, s.conn, st.ent); err != nil {
+			return s.db.dbError("stage "+s.src.Name, err)
+		}
+	}
+	s.waiting, s.staged = 0, s.staged[:0]
 	return nil
 }
 
@@ -279,14 +294,15 @@ func (s *Stage) closeVanished(ctx context.Context) error {
 // digestSQL reads the snapshot's records in canonical order once every
 // change is applied: they are the source's current versions. The covering
 // versions_key scan reads no table rows.
-const digestSQL = `SELECT kind, ext_id, hash FROM versions INDEXED BY versions_key
+const digestSQL = `SELECT kind, ext_id, hash, id FROM versions INDEXED BY versions_key
 	WHERE source_id = ? AND valid_to IS NULL ORDER BY kind, ext_id`
 
 // digest computes the snapshot's content digest and counts. The digest is
 // SHA-256 over one line per record in canonical order (kind as in
 // idsnap.Kinds, then id bytewise): kind NUL id NUL hex(attribute hash) LF.
-// A key read twice is a record the pull staged twice as new.
-func (s *Stage) digest(ctx context.Context, counts map[idsnap.Kind]int64) (string, error) {
+// A key read twice is a record the pull staged twice as new. read tallies
+// the versions read, for the pull index to be checked against.
+func (s *Stage) digest(ctx context.Context, counts map[idsnap.Kind]int64, read *tally) (string, error) {
 	h := sha256.New()
 	var line []byte
 	var lastKind int64
@@ -295,6 +311,8 @@ func (s *Stage) digest(ctx context.Context, counts map[idsnap.Kind]int64) (strin
 		code, _ := i64(v[0])
 		id := str(v[1])
 		hash, _ := v[2].([]byte)
+		vid, _ := i64(v[3])
+		read.add(keyOf(int(code), id), hashFP(hash), vid)
 		k := kindOf(int(code))
 		if code == lastKind && id == lastID {
 			return fmt.Errorf("duplicate %s %q", k, id)

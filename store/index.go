@@ -2,12 +2,12 @@ package store
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"slices"
 	"sync/atomic"
@@ -22,13 +22,17 @@ import (
 // fit in about 150 MB: an entry keeps 128-bit fingerprints of the key and
 // of the attribute hash, not the id's text or the whole SHA-256, in one
 // sorted slice without a map's overhead, plus one bit for "seen". Key
-// fingerprints use process-random seeds, so ids a provider chose cannot be
-// made to collide; 2^-128 per pair is below anything else idsnap trusts.
-// The digest is still computed from the stored hashes, in full.
+// fingerprints are SHA-256 of kind and id, so ids a provider chose cannot
+// be made to collide, and stay the same from one process to the next:
+// the commit stores the index (pull_index, pullindex.go) for the next
+// pull. The digest is still computed from the stored hashes, in full.
 type index struct {
 	ents []entry // sorted by key
 	free func()  // releases ents (allocEntries)
 	seen []uint64
+	// replaced marks the entries a pull saw changed (or only signed in):
+	// their new entries are written as the change is applied.
+	replaced []uint64
 	// dir[b] is the first entry whose key's top bits are b or more: keys
 	// are uniform, so a lookup searches a bucket of about two entries
 	// instead of the whole slice (a binary search over 300k entries cost a
@@ -53,19 +57,11 @@ func (a fp) cmp(b fp) int {
 	return cmp.Compare(a.lo, b.lo)
 }
 
-var keySeeds = [3]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed(), maphash.MakeSeed()}
-
 // keyOf fingerprints a record's kind and id.
 func keyOf(kind int, id string) fp {
-	var h maphash.Hash
-	h.SetSeed(keySeeds[0])
-	h.WriteByte(byte(kind))
-	h.WriteString(id)
-	hi := h.Sum64()
-	h.SetSeed(keySeeds[1])
-	h.WriteByte(byte(kind))
-	h.WriteString(id)
-	return fp{hi, h.Sum64()}
+	var buf [128]byte // most ids fit: no allocation
+	sum := sha256.Sum256(append(append(buf[:0], byte(kind)), id...))
+	return hashFP(sum[:])
 }
 
 func hashFP(sum []byte) fp {
@@ -76,7 +72,8 @@ func hashFP(sum []byte) fp {
 }
 
 // actFP fingerprints an activity row: each of its three values is NULL or
-// an integer.
+// an integer. A collision would hide one change of activity, never of
+// attributes; 2^-64 a pull and record.
 func actFP(vals ...any) uint64 {
 	var buf [27]byte
 	for i, v := range vals {
@@ -94,7 +91,8 @@ func actFP(vals ...any) uint64 {
 		buf[9*i] = 1
 		binary.BigEndian.PutUint64(buf[9*i+1:], uint64(n))
 	}
-	return maphash.Bytes(keySeeds[2], buf[:])
+	sum := sha256.Sum256(buf[:])
+	return binary.BigEndian.Uint64(sum[:])
 }
 
 // release frees the entries; the index is empty afterwards.
@@ -147,6 +145,12 @@ func (x *index) mark(i int) bool {
 
 func (x *index) wasSeen(i int) bool { return atomic.LoadUint64(&x.seen[i/64])&(1<<(i%64)) != 0 }
 
+func (x *index) replace(i int) { atomic.OrUint64(&x.replaced[i/64], 1<<(i%64)) }
+
+func (x *index) wasReplaced(i int) bool {
+	return atomic.LoadUint64(&x.replaced[i/64])&(1<<(i%64)) != 0
+}
+
 // loadIndexSQL reads a source's current versions and the latest activity
 // of each: one scan of the covering versions_key and one seek into
 // activity per version.
@@ -174,6 +178,7 @@ func loadIndex(ctx context.Context, conn *sql.Conn, source string, n int) (*inde
 	}
 	x.buildDir()
 	x.seen = make([]uint64, (len(x.ents)+63)/64)
+	x.replaced = make([]uint64, len(x.seen))
 	return x, nil
 }
 

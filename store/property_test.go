@@ -293,6 +293,7 @@ func TestPropertyRandomPulls(t *testing.T) {
 		}
 		states[s.ID] = want
 		snaps = append(snaps, s)
+		checkPullIndex(t, db, s)
 		if i%10 == 0 { // interleave another source: ids are global
 			pull(t, db, other, []idsnap.Record{{Kind: idsnap.KindUser, ID: fmt.Sprint("o", i)}})
 		}

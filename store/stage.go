@@ -61,6 +61,11 @@ type Stage struct {
 	// The writer owns these until it has finished, then Commit does.
 	tx      *snapTx // non-nil while this Stage holds the write lock
 	waiting int     // rows in temp.batch not applied yet
+	// staged are the index entries of the rows in temp.batch, in the
+	// order of their seq; apply hands them to iw once it knows the ids
+	// of the versions they insert.
+	staged []staged
+	iw     indexWriter
 
 	mu   sync.Mutex
 	buf  []row
@@ -78,6 +83,13 @@ type batch struct {
 	rows []row
 }
 
+// staged is the index entry of a row waiting in temp.batch: newVersion
+// when the row inserts a version, whose id apply assigns.
+type staged struct {
+	ent        entry
+	newVersion bool
+}
+
 // row is a record ready for the staging table: a new version (closing
 // version vid when it replaces one), or with actOnly the new activity of
 // version vid, whose attributes did not change.
@@ -86,6 +98,7 @@ type row struct {
 	actOnly                       bool
 	kind                          int
 	id                            string
+	key                           fp // keyOf(kind, id)
 	hash                          []byte
 	principal, resource, entitle  string
 	email                         string
@@ -96,13 +109,14 @@ type row struct {
 }
 
 const (
-	stageCols = 20
+	stageCols = 21
 	batchRows = 2048 // rows per staging transaction and per applied batch
 	chunkRows = 128  // rows per multi-row INSERT
 	// temp.batch holds rows not yet applied to the interval tables, in
 	// arrival order.
+	// seq, its rowid, is the row's place in staged.
 	batchTable = `CREATE TEMP TABLE batch (
-	vid INTEGER, act_only INTEGER NOT NULL,
+	seq INTEGER PRIMARY KEY, vid INTEGER, act_only INTEGER NOT NULL,
 	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
 	last_sign_in INTEGER, sign_ins INTEGER, failed_sign_ins INTEGER,
 	principal_id TEXT, resource_id TEXT, entitlement_id TEXT, email TEXT,
@@ -196,7 +210,7 @@ func (s *Stage) Put(ctx context.Context, r idsnap.Record) error {
 func (s *Stage) compare(rw *row, r idsnap.Record) (unchanged bool, err error) {
 	s.idxMu.RLock()
 	defer s.idxMu.RUnlock()
-	i := s.idx.find(keyOf(rw.kind, rw.id))
+	i := s.idx.find(rw.key)
 	if i < 0 {
 		return false, nil
 	}
@@ -208,11 +222,13 @@ func (s *Stage) compare(rw *row, r idsnap.Record) (unchanged bool, err error) {
 	}
 	rw.vid = e.vid
 	if hashFP(rw.hash) != e.hash {
+		s.idx.replace(i)
 		return false, nil
 	}
 	if actFP(rw.lastSignIn, rw.signIns, rw.failedIn) == e.act {
 		return true, nil
 	}
+	s.idx.replace(i)
 	rw.actOnly = true
 	return false, nil
 }
@@ -295,7 +311,9 @@ func (s *Stage) insert(ctx context.Context, rows []row) error {
 			if r.vid != 0 {
 				vid = r.vid
 			}
-			args = append(args, vid, r.actOnly, r.kind, r.id, r.hash, r.lastSignIn, r.signIns, r.failedIn,
+			e := entry{key: r.key, hash: hashFP(r.hash), act: actFP(r.lastSignIn, r.signIns, r.failedIn), vid: r.vid}
+			s.staged = append(s.staged, staged{ent: e, newVersion: !r.actOnly})
+			args = append(args, len(s.staged), vid, r.actOnly, r.kind, r.id, r.hash, r.lastSignIn, r.signIns, r.failedIn,
 				r.principal, r.resource, r.entitle, r.email, r.verified, r.username, r.name,
 				r.status, r.typ, r.externalID, r.createdAt, r.raw)
 		}
@@ -321,7 +339,10 @@ func (s *Stage) begin(ctx context.Context) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
 	} else if err == nil {
-		s.idx, err = loadIndex(ctx, s.conn, s.src.Name, n)
+		var ok bool
+		if s.idx, ok, err = readPullIndex(ctx, s.conn, s.src.Name, s.lastID, n); err == nil && !ok {
+			s.idx, err = loadIndex(ctx, s.conn, s.src.Name, n)
+		}
 	}
 	if _, cerr := s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT"); err == nil {
 		err = cerr
@@ -412,6 +433,7 @@ func prepare(r idsnap.Record) (row, error) {
 		}
 	}
 	rw.hash = hashRow(&rw)
+	rw.key = keyOf(code, r.ID)
 	return rw, nil
 }
 

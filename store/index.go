@@ -2,8 +2,8 @@ package store
 
 import (
 	"cmp"
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/binary"

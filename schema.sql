@@ -189,21 +189,4 @@ CREATE TABLE anchors (
 );
 -- upgrade v5 end
 
--- The index a pull compares fetched records with (store/index.go): the
--- fingerprints of a source's current versions as its latest snapshot left
--- them, in parts of up to 65,536 entries of 48 bytes. Derived data: the
--- commit that made the snapshot writes it after checking it against the
--- rows it digests, so the next pull reads a few blobs instead of every
--- current version; a pull that finds it missing or naming another
--- snapshot reads the versions instead, and prune drops it.
--- upgrade v6 begin
-CREATE TABLE pull_index (
-	source_id   INTEGER NOT NULL REFERENCES sources (id),
-	part        INTEGER NOT NULL,
-	snapshot_id INTEGER NOT NULL,
-	entries     BLOB NOT NULL,
-	PRIMARY KEY (source_id, part)
-);
--- upgrade v6 end
-
-PRAGMA user_version = 6;
+PRAGMA user_version = 5;

@@ -105,6 +105,20 @@ func (db *DB) Check(ctx context.Context) (*CheckResult, error) {
 		}
 		prev[s.Source] = s.ChainDigest
 	}
+	latest := map[string]idsnap.Snapshot{}
+	for _, s := range snaps {
+		latest[s.Source] = s
+	}
+	for _, s := range latest {
+		ok, err := db.checkPullIndex(ctx, s)
+		if err != nil {
+			return nil, db.dbError("check the pull index of "+s.Source, err)
+		}
+		if !ok {
+			res.Problems = append(res.Problems, fmt.Sprintf("%s: the pull index does not match the versions of snapshot %d; "+
+				"the next pull may record changes wrongly: delete %s and the pull rebuilds it", s.Source, s.ID, db.pullIndexPath(s.Source)))
+		}
+	}
 	return res, nil
 }
 

@@ -69,9 +69,7 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 	if snap.Digest, err = s.digest(ctx, snap.Counts, &read); err != nil {
 		return idsnap.Snapshot{}, fmt.Errorf("%s: %w", op, err)
 	}
-	if err := s.iw.finish(ctx, c, s.idx, read); err != nil {
-		return idsnap.Snapshot{}, s.db.dbError(op, err)
-	}
+	indexOK := s.iw.entries(s.idx, read)
 	snap.ChainDigest = chainDigest(tx.prevChain, snap.Digest)
 	var pull any // NULL when the caller recorded nothing
 	if s.pull != nil {
@@ -94,6 +92,13 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 	}
 	if err := s.unlock(ctx, "COMMIT"); err != nil {
 		return idsnap.Snapshot{}, s.db.dbError(op, err)
+	}
+	// The snapshot is committed: the index file follows it, or the
+	// previous one, which no longer names the latest snapshot, goes.
+	if t, ok := wantTrailer(s.src.Name, snap.ID, 0, snap.ChainDigest); ok && indexOK {
+		s.iw.commit(t)
+	} else {
+		s.iw.discard(true)
 	}
 	return snap, nil
 }
@@ -190,9 +195,6 @@ func (s *Stage) lock(ctx context.Context, wait bool) (err error) {
 	if err != nil {
 		return s.db.dbError(op, err)
 	}
-	if err := s.iw.start(ctx, c, tx.srcID, tx.snapID); err != nil {
-		return s.db.dbError(op, err)
-	}
 	return nil
 }
 
@@ -232,9 +234,7 @@ func (s *Stage) apply(ctx context.Context) error {
 		if st.newVersion {
 			st.ent.vid = base + int64(i) + 1 // as applySQL numbers it: :base + seq
 		}
-		if err := s.iw.add(ctx, s.conn, st.ent); err != nil {
-			return s.db.dbError("stage "+s.src.Name, err)
-		}
+		s.iw.add(st.ent)
 	}
 	s.waiting, s.staged = 0, s.staged[:0]
 	return nil

@@ -28,8 +28,6 @@ var upgrades = []string{
 	schemaPart(idsnap.Schema, "v4"),
 	// v4 to v5: prune's chain anchors.
 	schemaPart(idsnap.Schema, "v5"),
-	// v5 to v6: the pull index, so a pull need not read every current version.
-	schemaPart(idsnap.Schema, "v6"),
 }
 
 // schemaPart is the part of schema.sql between "-- upgrade vN begin" and

@@ -147,9 +147,6 @@ func pruneSource(ctx context.Context, conn *sql.Conn, a idsnap.Anchor, keep int6
 				WHERE b.version_id = activity.version_id AND b.valid_from <= :k)`, &activity},
 		{`DELETE FROM versions WHERE source_id = :src AND valid_to <= :k`, &versions},
 		{`UPDATE versions SET valid_from = :k WHERE source_id = :src AND valid_from < :k`, nil},
-		// The pull index is derived from the rows just rewritten: the
-		// next pull reads the versions and writes it afresh.
-		{`DELETE FROM pull_index WHERE source_id = :src`, nil},
 	}
 	for _, s := range steps {
 		n, err := exec(s.q)

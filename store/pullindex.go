@@ -1,30 +1,61 @@
 package store
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	"database/sql"
-	"database/sql/driver"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"hash"
 	"hash/maphash"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"unsafe"
+
+	"github.com/idsnap/idsnap"
 )
 
-// The pull index (table pull_index) is a source's index as its latest
-// snapshot left it, so the next pull reads it as a few blobs instead of
-// reading every current version and its latest activity: that read was a
-// fifth of a re-pull's CPU.
+// The pull index file (<db>.pull-index-<source>) is a source's index as
+// its latest snapshot left it, so the next pull reads one file instead of
+// every current version and its latest activity: that read was a fifth of
+// a re-pull's CPU. It is a cache: a pull that finds none, or one that does
+// not name the source's latest snapshot by id and chain digest, or a
+// damaged one, reads the versions instead, and so does a copy of the
+// database without it.
 //
-// A Stage writes it inside the transaction that makes the snapshot: the
-// entries of the versions it inserted and of the activity it recorded as
-// each batch is applied, then, at Commit, the entries it loaded that the
-// pull saw unchanged. Parts are in no particular order; the loader sorts.
-// Before committing, the Stage compares what it wrote with the rows the
-// digest reads (count and a sum over key, hash and version id); when they
-// differ it drops the index, and the next pull reads the versions.
+// It lives beside the database rather than in it: stored as blobs, each
+// pull's 15 MB (100k users) went through the WAL, the checkpoint and the
+// freeing of the old blobs' overflow pages, which cost more than half of
+// what reading it saved.
+//
+// A Stage writes it as it goes, to a temporary file: the entries of the
+// versions it inserted and of the activity it recorded as each batch is
+// applied, then, at Commit, the entries it loaded that the pull saw
+// unchanged. Before the commit, it tallies what it wrote against the
+// versions the digest reads (count and a sum over key, hash and version
+// id); only when they agree, and once the snapshot is committed, is the
+// file renamed into place. Entries are in no particular order: the loader
+// sorts them.
+//
+// File: entries of 48 bytes (six little-endian uint64s: key, hash, act,
+// vid), then a trailer: magic, snapshot id, entry count, the snapshot's
+// chain digest, SHA-256 of the source's name, and SHA-256 of all that
+// precedes it.
 
-const entrySize = 48 // six little-endian uint64s: key, hash, act, vid
+const (
+	entrySize   = 48
+	pullMagic   = "idsnPI01"
+	trailerSize = 8 + 8 + 8 + 32 + 32 + sha256.Size
+)
 
-// partEntries is how many entries a part holds: 3 MiB. Tests lower it.
-var partEntries = 1 << 16
+// pullIndexPath is the file of source's pull index beside the database.
+func (db *DB) pullIndexPath(source string) string {
+	sum := sha256.Sum256([]byte(source))
+	return db.path + ".pull-index-" + hex.EncodeToString(sum[:8])
+}
 
 func appendEntry(b []byte, e entry) []byte {
 	b = binary.LittleEndian.AppendUint64(b, e.key.hi)
@@ -60,101 +91,233 @@ func (t *tally) add(key, hash fp, vid int64) {
 	t.sum += maphash.Bytes(tallySeed, b[:])
 }
 
-const readPullIndexSQL = `SELECT p.snapshot_id, p.entries FROM pull_index p
-	JOIN sources s ON s.id = p.source_id WHERE s.name = ? ORDER BY p.part`
+// trailer is what a pull index file says of itself.
+type trailer struct {
+	snapID, count int64
+	chain         [32]byte
+	name          [32]byte
+}
 
-// readPullIndex reads source's stored index when it was written by
-// snapshot snap and holds its n records; ok is false when it does not
-// (none stored, an older snapshot's, or damaged), and the caller reads the
-// versions instead.
-func readPullIndex(ctx context.Context, conn *sql.Conn, source string, snap int64, n int) (x *index, ok bool, err error) {
+func (t trailer) append(b []byte) []byte {
+	b = append(b, pullMagic...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.snapID))
+	b = binary.LittleEndian.AppendUint64(b, uint64(t.count))
+	b = append(b, t.chain[:]...)
+	return append(b, t.name[:]...)
+}
+
+// want is the trailer of source's index for snapshot snapID with n records
+// and chain digest chain (hex).
+func wantTrailer(source string, snapID int64, n int, chain string) (trailer, bool) {
+	t := trailer{snapID: snapID, count: int64(n), name: sha256.Sum256([]byte(source))}
+	c, err := hex.DecodeString(chain)
+	if err != nil || len(c) != len(t.chain) {
+		return t, false
+	}
+	copy(t.chain[:], c)
+	return t, true
+}
+
+// readPullIndex reads source's pull index file when it was written for
+// snapshot snapID with n records and the chain digest chain; ok is false
+// when there is none or it is another snapshot's or damaged.
+func (db *DB) readPullIndex(source string, snapID int64, n int, chain string) (x *index, ok bool) {
+	want, ok := wantTrailer(source, snapID, n, chain)
+	if !ok {
+		return nil, false
+	}
+	f, err := os.Open(db.pullIndexPath(source))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	size := int64(n)*entrySize + trailerSize
+	if fi, err := f.Stat(); err != nil || fi.Size() != size {
+		return nil, false
+	}
 	x = &index{}
 	x.ents, x.free = allocEntries(n)
-	ok = true
-	err = rawQuery(ctx, conn, readPullIndexSQL, []driver.NamedValue{{Ordinal: 1, Value: source}}, func(v []driver.Value) error {
-		id, _ := i64(v[0])
-		b, _ := v[1].([]byte)
-		if !ok || id != snap || len(b)%entrySize != 0 || len(x.ents)+len(b)/entrySize > n {
-			ok = false
-			return nil
+	h := sha256.New()
+	if n > 0 {
+		// The entries' bytes are read straight into the index: on a
+		// little-endian machine they are its memory layout.
+		dst := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x.ents[:n]))), n*entrySize)
+		if _, err := io.ReadFull(io.TeeReader(f, h), dst); err != nil {
+			x.release()
+			return nil, false
 		}
-		for ; len(b) > 0; b = b[entrySize:] {
-			x.ents = append(x.ents, readEntry(b))
+		x.ents = x.ents[:n]
+		if !littleEndian {
+			for i := range x.ents {
+				x.ents[i] = readEntry(dst[i*entrySize:])
+			}
 		}
-		return nil
-	})
-	if err != nil || !ok || len(x.ents) != n {
+	}
+	var tr [trailerSize]byte
+	if _, err := io.ReadFull(f, tr[:]); err != nil {
 		x.release()
-		return nil, false, err
+		return nil, false
+	}
+	body := tr[:trailerSize-sha256.Size]
+	h.Write(body)
+	if !bytes.Equal(body, want.append(nil)) || !bytes.Equal(h.Sum(nil), tr[len(body):]) {
+		x.release()
+		return nil, false
 	}
 	x.buildDir()
 	for i := 1; i < len(x.ents); i++ {
 		if x.ents[i].key == x.ents[i-1].key {
 			x.release()
-			return nil, false, nil
+			return nil, false
 		}
 	}
 	x.seen = make([]uint64, (len(x.ents)+63)/64)
 	x.replaced = make([]uint64, len(x.seen))
-	return x, true, nil
+	return x, true
 }
 
-// indexWriter writes a Stage's pull index as the Stage applies its
-// batches and commits; the Stage's writer goroutine owns it, then Commit.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// The entry layout the file shares with memory on little-endian machines.
+var _ [entrySize - unsafe.Sizeof(entry{})]struct{}
+var _ [unsafe.Sizeof(entry{}) - entrySize]struct{}
+
+// indexWriter writes a Stage's pull index file. The Stage's writer
+// goroutine owns it, then Commit. It never fails the pull: after an
+// error (a full disk) it removes its file and writes nothing more, and
+// the next pull reads the versions.
 type indexWriter struct {
-	srcID, snapID int64
-	part          int64
-	buf           []byte
-	wrote         tally
+	path   string // the index file it replaces
+	f      *os.File
+	w      *bufio.Writer
+	h      hash.Hash
+	buf    []byte
+	wrote  tally
+	failed bool
 }
 
-// start drops the source's stored index: from here until the commit, the
-// transaction writes the new one.
-func (w *indexWriter) start(ctx context.Context, conn *sql.Conn, srcID, snapID int64) error {
-	*w = indexWriter{srcID: srcID, snapID: snapID}
-	_, err := conn.ExecContext(ctx, "DELETE FROM pull_index WHERE source_id = ?", srcID)
-	return err
-}
-
-func (w *indexWriter) add(ctx context.Context, conn *sql.Conn, e entry) error {
-	if w.buf == nil {
-		w.buf = make([]byte, 0, partEntries*entrySize)
+// open creates the temporary file on first use; false once it failed.
+func (w *indexWriter) open() bool {
+	if w.failed || w.path == "" {
+		return false
 	}
-	w.buf = appendEntry(w.buf, e)
+	if w.f == nil {
+		f, err := os.CreateTemp(filepath.Dir(w.path), filepath.Base(w.path)+".tmp*")
+		if err != nil {
+			w.failed = true
+			return false
+		}
+		w.f, w.h = f, sha256.New()
+		w.w = bufio.NewWriterSize(io.MultiWriter(f, w.h), 1<<20)
+	}
+	return true
+}
+
+func (w *indexWriter) add(e entry) {
+	if !w.open() {
+		return
+	}
+	w.buf = appendEntry(w.buf[:0], e)
 	w.wrote.add(e.key, e.hash, e.vid)
-	if len(w.buf) == cap(w.buf) {
-		return w.flush(ctx, conn)
+	if _, err := w.w.Write(w.buf); err != nil {
+		w.fail()
 	}
-	return nil
 }
 
-func (w *indexWriter) flush(ctx context.Context, conn *sql.Conn) error {
-	if len(w.buf) == 0 {
-		return nil
+func (w *indexWriter) fail() {
+	w.failed = true
+	if w.f != nil {
+		w.f.Close()
+		os.Remove(w.f.Name())
+		w.f = nil
 	}
-	_, err := conn.ExecContext(ctx, "INSERT OR ROLLBACK INTO pull_index (source_id, part, snapshot_id, entries) VALUES (?, ?, ?, ?)",
-		w.srcID, w.part, w.snapID, w.buf)
-	w.part++
-	w.buf = w.buf[:0]
-	return err
 }
 
-// finish writes the entries of idx the pull saw and did not replace, then
-// keeps the index only if it lists what the digest read.
-func (w *indexWriter) finish(ctx context.Context, conn *sql.Conn, idx *index, read tally) error {
+// entries writes the entries of idx the pull saw and did not replace,
+// then reports whether what was written tallies with the versions read.
+func (w *indexWriter) entries(idx *index, read tally) bool {
 	for i, e := range idx.ents {
 		if idx.wasSeen(i) && !idx.wasReplaced(i) {
-			if err := w.add(ctx, conn, e); err != nil {
-				return err
-			}
+			w.add(e)
 		}
 	}
-	if err := w.flush(ctx, conn); err != nil {
-		return err
+	return w.open() && w.wrote == read
+}
+
+// commit finishes the file for the committed snapshot and puts it in
+// place of the source's previous one.
+func (w *indexWriter) commit(t trailer) {
+	if w.failed || w.f == nil {
+		return
 	}
-	if w.wrote != read {
-		_, err := conn.ExecContext(ctx, "DELETE FROM pull_index WHERE source_id = ?", w.srcID)
-		return err
+	t.count = w.wrote.n
+	b := t.append(nil)
+	w.w.Write(b)
+	err := w.w.Flush()
+	if err == nil {
+		_, err = w.f.Write(w.h.Sum(nil))
 	}
-	return nil
+	if err == nil {
+		err = w.f.Chmod(0o600)
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(w.f.Name(), w.path)
+	}
+	if err != nil {
+		os.Remove(w.f.Name())
+	}
+	w.f = nil
+}
+
+// discard removes the file being written and, with old, the source's
+// previous one, which no longer names its latest snapshot.
+func (w *indexWriter) discard(old bool) {
+	w.fail()
+	if old && w.path != "" {
+		os.Remove(w.path)
+	}
+}
+
+// startIndex readies the Stage's index writer for its pull.
+func (s *Stage) startIndex() { s.iw = indexWriter{path: s.db.pullIndexPath(s.src.Name)} }
+
+// checkPullIndex reports whether the pull index file of s, the latest
+// snapshot of its source, is the index read from its versions. A file a
+// pull would not use (none, another snapshot's) is fine.
+func (db *DB) checkPullIndex(ctx context.Context, s idsnap.Snapshot) (bool, error) {
+	n := 0
+	for _, c := range s.Counts {
+		n += int(c)
+	}
+	stored, ok := db.readPullIndex(s.Source, s.ID, n, s.ChainDigest)
+	if !ok {
+		return true, nil
+	}
+	defer stored.release()
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	// In one read transaction that still has s as the source's latest
+	// snapshot: a pull committing meanwhile is no mismatch.
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return false, err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	var last int64
+	err = conn.QueryRowContext(ctx, `SELECT max(s.id) FROM snapshots s JOIN sources o ON o.id = s.source_id
+		WHERE o.name = ?`, s.Source).Scan(&last)
+	if err != nil || last != s.ID {
+		return true, err
+	}
+	read, err := loadIndex(ctx, conn, s.Source, n)
+	if err != nil {
+		return false, err
+	}
+	defer read.release()
+	return slices.Equal(stored.ents, read.ents), nil
 }

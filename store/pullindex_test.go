@@ -2,31 +2,35 @@ package store
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/idsnap/idsnap"
 )
 
-// checkPullIndex fails unless the pull index stored for snap is the index
-// read from the versions themselves: every entry, activity included.
+// checkPullIndex fails unless the pull index file stored for snap is the
+// index read from the versions themselves: every entry, activity
+// included.
 func checkPullIndex(t *testing.T, db *DB, snap idsnap.Snapshot) {
 	t.Helper()
 	ctx := context.Background()
+	n := 0
+	for _, c := range snap.Counts {
+		n += int(c)
+	}
+	stored, ok := db.readPullIndex(snap.Source, snap.ID, n, snap.ChainDigest)
+	if !ok {
+		t.Fatalf("snapshot %d: no pull index", snap.ID)
+	}
+	defer stored.release()
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	n := 0
-	for _, c := range snap.Counts {
-		n += int(c)
-	}
-	stored, ok, err := readPullIndex(ctx, conn, snap.Source, snap.ID, n)
-	if err != nil || !ok {
-		t.Fatalf("snapshot %d: no pull index (%v)", snap.ID, err)
-	}
-	defer stored.release()
 	read, err := loadIndex(ctx, conn, snap.Source, n)
 	if err != nil {
 		t.Fatal(err)
@@ -35,84 +39,111 @@ func checkPullIndex(t *testing.T, db *DB, snap idsnap.Snapshot) {
 	if !slices.Equal(stored.ents, read.ents) {
 		t.Fatalf("snapshot %d: the pull index (%d entries) is not the versions' (%d)", snap.ID, len(stored.ents), len(read.ents))
 	}
+	if fi, err := os.Stat(db.pullIndexPath(snap.Source)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("pull index file: %v, mode %v; want 0600", err, fi.Mode())
+	}
 }
 
-// A pull index that does not match what it claims is never used: wrong
-// snapshot, wrong count, a damaged part. The pull reads the versions
-// instead, and its result is the same.
+// indexFiles lists the pull index files beside the database, temporary
+// ones included.
+func indexFiles(t *testing.T, db *DB) []string {
+	t.Helper()
+	m, err := filepath.Glob(db.path + ".pull-index-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// A pull index file that does not match what it claims is never used:
+// cut short, grown, one bit changed, another snapshot's, another source's.
+// The pull reads the versions instead, its result is the same, and it
+// writes a good file.
 func TestPullIndexNotTrusted(t *testing.T) {
-	ctx := context.Background()
-	for _, damage := range []string{
-		"UPDATE pull_index SET snapshot_id = snapshot_id - 1",
-		"UPDATE pull_index SET entries = substr(entries, 1, 47)",
-		"UPDATE pull_index SET entries = entries || entries",
-		"DELETE FROM pull_index",
+	for _, tc := range []struct {
+		name   string
+		damage func(b []byte, path string) []byte
+	}{
+		{"cut short", func(b []byte, _ string) []byte { return b[:len(b)-1] }},
+		{"grown", func(b []byte, _ string) []byte { return append(b, 0) }},
+		{"an entry's bit", func(b []byte, _ string) []byte { b[40] ^= 1; return b }},
+		{"the trailer's bit", func(b []byte, _ string) []byte { b[len(b)-trailerSize+9] ^= 1; return b }},
+		{"removed", func(b []byte, path string) []byte { os.Remove(path); return nil }},
 	} {
-		t.Run(damage, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			db, _ := openTest(t)
 			recs := users(50, "a")
-			pull(t, db, testSource, recs)
-			if _, err := db.sql.Exec(damage); err != nil {
-				t.Fatal(err)
-			}
-			conn, err := db.sql.Conn(ctx)
+			first := pull(t, db, testSource, recs)
+			path := db.pullIndexPath(testSource.Name)
+			b, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, ok, err := readPullIndex(ctx, conn, testSource.Name, 1, 50)
-			conn.Close()
-			if err != nil || ok {
-				t.Fatalf("readPullIndex after %q = %v, %v; want not ok", damage, ok, err)
+			if b = tc.damage(b, path); b != nil {
+				if err := os.WriteFile(path, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, ok := db.readPullIndex(testSource.Name, first.ID, 50, first.ChainDigest); ok {
+				t.Fatal("a damaged pull index was read")
 			}
 			recs[3].Name = "changed"
 			snap := pull(t, db, testSource, recs)
-			if got, want := state(t, db, snap.ID), expectState(t, testSource.Name, recs); !slices.EqualFunc(got, want, func(a, b idsnap.Record) bool { return a.ID == b.ID && a.Name == b.Name }) {
-				t.Fatalf("state after a pull without the index differs")
+			got := state(t, db, snap.ID)
+			if len(got) != 50 || got[3].Name != "changed" {
+				t.Fatalf("state after a pull without the index: %d users, [3] %q", len(got), got[3].Name)
 			}
 			checkPullIndex(t, db, snap)
 		})
 	}
+	t.Run("another snapshot's or source's", func(t *testing.T) {
+		db, _ := openTest(t)
+		first := pull(t, db, testSource, users(5, "a"))
+		if _, ok := db.readPullIndex(testSource.Name, first.ID+1, 5, first.ChainDigest); ok {
+			t.Error("read for another snapshot id")
+		}
+		other := strings.Repeat("0", 64)
+		if _, ok := db.readPullIndex(testSource.Name, first.ID, 5, other); ok {
+			t.Error("read for another chain digest")
+		}
+		b, _ := os.ReadFile(db.pullIndexPath(testSource.Name))
+		os.WriteFile(db.pullIndexPath("other"), b, 0o600)
+		if _, ok := db.readPullIndex("other", first.ID, 5, first.ChainDigest); ok {
+			t.Error("read another source's file")
+		}
+	})
 }
 
-// An aborted pull leaves the stored index as it was; prune drops the
-// pruned source's, and the pull after it writes it afresh.
-func TestPullIndexAbortAndPrune(t *testing.T) {
+// An aborted pull leaves the stored index as it was and no temporary
+// file; a source whose pull saw nothing gets an empty index.
+func TestPullIndexAbortAndEmpty(t *testing.T) {
 	ctx := context.Background()
-	db, _, day0 := yearDB(t, 6)
-	snaps, err := db.Snapshots(ctx, testSource.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := snaps[len(snaps)-1]
+	db, _ := openTest(t)
+	first := pull(t, db, testSource, users(10, "a"))
 	st, err := db.Stage(ctx, testSource)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range users(20, "b") {
+	for _, r := range users(3000, "b") { // enough to apply batches
 		if err := st.Put(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	st.Abort()
-	checkPullIndex(t, db, last)
-	if _, err := db.Prune(ctx, day0.AddDate(0, 0, 3), testSource.Name, false); err != nil {
-		t.Fatal(err)
+	checkPullIndex(t, db, first)
+	if f := indexFiles(t, db); len(f) != 1 {
+		t.Fatalf("files after an abort: %q", f)
 	}
-	var n int
-	db.sql.QueryRow("SELECT count(*) FROM pull_index p JOIN sources s ON s.id = p.source_id WHERE s.name = ?", testSource.Name).Scan(&n)
-	if n != 0 {
-		t.Fatalf("%d pull_index rows of the pruned source, want none", n)
+	checkPullIndex(t, db, pull(t, db, testSource, nil))
+	if f := indexFiles(t, db); len(f) != 1 {
+		t.Fatalf("files after an empty pull: %q", f)
 	}
-	checkPullIndex(t, db, pull(t, db, testSource, users(30, "c")))
 }
 
 // An index that does not tally with the versions the digest read is not
 // kept: here an entry of the loaded index is damaged before the commit
 // writes it back. The next pull reads the versions and stores a good one.
-// Parts are small here, so the index spans several.
 func TestPullIndexCheckedAtCommit(t *testing.T) {
-	defer func(n int) { partEntries = n }(partEntries)
-	partEntries = 7
 	ctx := context.Background()
 	db, _ := openTest(t)
 	recs := users(40, "a")
@@ -131,17 +162,42 @@ func TestPullIndexCheckedAtCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n int
-	db.sql.QueryRow("SELECT count(*) FROM pull_index").Scan(&n)
-	if n != 0 {
-		t.Fatalf("%d pull_index rows after a commit whose index did not tally, want none", n)
+	if f := indexFiles(t, db); len(f) != 0 {
+		t.Fatalf("files after a commit whose index did not tally: %q, want none", f)
 	}
 	if got, want := len(state(t, db, snap.ID)), 40; got != want {
 		t.Fatalf("%d users, want %d", got, want)
 	}
 	checkPullIndex(t, db, pull(t, db, testSource, recs))
-	db.sql.QueryRow("SELECT count(*) FROM pull_index").Scan(&n)
-	if n != 6 {
-		t.Errorf("%d parts for 40 entries of 7, want 6", n)
+}
+
+// Check compares the stored index with the versions: a file whose entry
+// and checksum were both rewritten (its activity fingerprint, which no
+// commit tallies) is found.
+func TestCheckFindsDamagedPullIndex(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	snap := pull(t, db, testSource, users(30, "a"))
+	if chk, err := db.Check(ctx); err != nil || len(chk.Problems) > 0 {
+		t.Fatalf("check of a sound database: %v %q", err, chk.Problems)
+	}
+	x, ok := db.readPullIndex(testSource.Name, snap.ID, 30, snap.ChainDigest)
+	if !ok {
+		t.Fatal("no pull index")
+	}
+	x.ents[7].act ^= 1
+	w := indexWriter{path: db.pullIndexPath(testSource.Name)}
+	for _, e := range x.ents {
+		w.add(e)
+	}
+	x.release()
+	tr, _ := wantTrailer(testSource.Name, snap.ID, 30, snap.ChainDigest)
+	w.commit(tr)
+	chk, err := db.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chk.Problems) != 1 || !strings.Contains(chk.Problems[0], "pull index does not match") {
+		t.Errorf("check of a damaged pull index: %q", chk.Problems)
 	}
 }

@@ -136,6 +136,7 @@ func (db *DB) Stage(ctx context.Context, src idsnap.Source) (*Stage, error) {
 		return nil, db.dbError("stage", err)
 	}
 	s := &Stage{db: db, src: src, conn: conn, takenAt: db.now().UTC()}
+	s.startIndex()
 	err = s.begin(ctx)
 	for _, q := range []string{"DROP TABLE IF EXISTS temp.batch", batchTable} {
 		if err == nil {
@@ -333,14 +334,15 @@ func (s *Stage) begin(ctx context.Context) error {
 		return err
 	}
 	var n int
-	err := s.conn.QueryRowContext(ctx, `SELECT s.id, s.users + s.resources + s.entitlements + s.grants FROM snapshots s
-		JOIN sources o ON o.id = s.source_id WHERE o.name = ? ORDER BY s.id DESC LIMIT 1`, s.src.Name).Scan(&s.lastID, &n)
+	var chain string
+	err := s.conn.QueryRowContext(ctx, `SELECT s.id, s.users + s.resources + s.entitlements + s.grants, s.chain_digest FROM snapshots s
+		JOIN sources o ON o.id = s.source_id WHERE o.name = ? ORDER BY s.id DESC LIMIT 1`, s.src.Name).Scan(&s.lastID, &n, &chain)
 	s.idx = &index{}
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
 	} else if err == nil {
 		var ok bool
-		if s.idx, ok, err = readPullIndex(ctx, s.conn, s.src.Name, s.lastID, n); err == nil && !ok {
+		if s.idx, ok = s.db.readPullIndex(s.src.Name, s.lastID, n, chain); !ok {
 			s.idx, err = loadIndex(ctx, s.conn, s.src.Name, n)
 		}
 	}
@@ -384,6 +386,7 @@ func (s *Stage) Abort() error {
 // tables and hands the connection back.
 func (s *Stage) release() error {
 	s.cancel()
+	s.iw.discard(false)
 	s.idxMu.Lock()
 	s.idx.release()
 	s.idxMu.Unlock()

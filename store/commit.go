@@ -236,7 +236,14 @@ func (s *Stage) apply(ctx context.Context) error {
 		}
 		s.iw.add(st.ent)
 	}
+	s.applied += len(s.staged)
 	s.waiting, s.staged = 0, s.staged[:0]
+	if s.applied >= bigWrite && !s.bigCache {
+		s.bigCache = true
+		if _, err := s.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", writeCache)); err != nil {
+			return s.db.dbError("stage "+s.src.Name, err)
+		}
+	}
 	return nil
 }
 

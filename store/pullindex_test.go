@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"slices"
@@ -199,5 +200,56 @@ func TestCheckFindsDamagedPullIndex(t *testing.T) {
 	}
 	if len(chk.Problems) != 1 || !strings.Contains(chk.Problems[0], "pull index does not match") {
 		t.Errorf("check of a damaged pull index: %q", chk.Problems)
+	}
+}
+
+// cacheSize reads a pooled connection's page cache setting.
+func cacheSizes(t *testing.T, db *DB) []int {
+	t.Helper()
+	ctx := context.Background()
+	var out []int
+	var conns []*sql.Conn
+	for range 4 {
+		c, err := db.sql.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		var n int
+		if err := c.QueryRowContext(ctx, "PRAGMA cache_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	return out
+}
+
+// A Stage that writes much raises its connection's page cache and gives
+// the connection back with the readers' size.
+func TestStageCacheGoesBack(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	st, err := db.Stage(ctx, testSource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range users(bigWrite+10, "a") {
+		if err := st.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !st.bigCache {
+		t.Fatalf("a Stage that applied %d rows did not raise its cache", st.applied)
+	}
+	for _, n := range cacheSizes(t, db) {
+		if n != readCache {
+			t.Fatalf("cache_size of pooled connections %v, want %d", cacheSizes(t, db), readCache)
+		}
 	}
 }

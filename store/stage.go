@@ -66,6 +66,10 @@ type Stage struct {
 	// of the versions they insert.
 	staged []staged
 	iw     indexWriter
+	// applied counts the rows applied; past bigWrite the connection's
+	// page cache is raised to writeCache (bigCache) until release.
+	applied  int
+	bigCache bool
 
 	mu   sync.Mutex
 	buf  []row
@@ -109,6 +113,7 @@ type row struct {
 }
 
 const (
+	bigWrite  = 16 << 10 // rows applied before the Stage raises its page cache
 	stageCols = 21
 	batchRows = 2048 // rows per staging transaction and per applied batch
 	chunkRows = 128  // rows per multi-row INSERT
@@ -395,6 +400,10 @@ func (s *Stage) release() error {
 	ctx := context.Background()
 	s.unlock(ctx, "ROLLBACK")
 	_, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.batch")
+	if s.bigCache && err == nil {
+		// The connection goes back to the pool: readers get readCache.
+		_, err = s.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", readCache))
+	}
 	if cerr := s.conn.Close(); err == nil {
 		err = cerr
 	}

@@ -19,6 +19,7 @@ for target in \
 	./fetch/ory:FuzzIdentityReader \
 	./fetch/zitadel:FuzzDecode \
 	./fetch/zitadel:FuzzReaders \
+	./fetch/zitadel:FuzzPageReader \
 	./report:FuzzParseWhen \
 	./cmd/idsnap:FuzzConfig; do
 	pkg="${target%%:*}"

@@ -12,6 +12,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 )
 
 // Page sizes. The newest ZITADEL takes 1000 as both default and maximum of
@@ -50,6 +51,45 @@ type listResponse struct {
 		TotalResult u64 `json:"totalResult"`
 	} `json:"details"`
 	Result []json.RawMessage `json:"result"`
+}
+
+var _ fetch.PageReader = (*listResponse)(nil)
+
+// ReadPage reads a page as json.Unmarshal does, keeping each row as a
+// sub-slice of data, or declines (a key with escapes or one that folds
+// onto a field, a value of another type) and leaves it to json.Unmarshal.
+// encoding/json checked every byte of a page a second time and copied
+// each row: a fifth of a re-pull's CPU.
+func (p *listResponse) ReadPage(data []byte) bool {
+	return jsonscan.Members(data, func(k, v []byte) bool {
+		switch string(k) {
+		case "details":
+			return jsonscan.Object(v, func(k, v []byte) bool {
+				if string(k) == "totalResult" {
+					// json.Unmarshal hands u64 the value as sent,
+					// whatever its type; an error is its to report.
+					return p.Details.TotalResult.UnmarshalJSON(v) == nil
+				}
+				return jsonscan.Other(k, "totalResult")
+			})
+		case "result":
+			if jsonscan.IsNull(v) {
+				p.Result = nil
+				return true
+			}
+			rows := p.Result[:0]
+			ok := jsonscan.Elements(v, func(row []byte) bool {
+				rows = append(rows, row)
+				return true
+			})
+			if rows == nil {
+				rows = []json.RawMessage{} // json.Unmarshal's [] is empty, not nil
+			}
+			p.Result = rows
+			return ok
+		}
+		return jsonscan.Other(k, "details", "result")
+	})
 }
 
 // search is one offset-paged _search listing.

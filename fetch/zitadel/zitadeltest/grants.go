@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"net/http"
+	"slices"
 )
 
 type grantJSON struct {
@@ -47,7 +48,6 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 		projectID, userID = cmp.Or(v.ProjectID, projectID), cmp.Or(v.UserID, userID)
 	}
 	h.t.mu.Lock()
-	defer h.t.mu.Unlock()
 	projects := make(map[string]*project) // the org's, of projectIdQuery if any
 	for _, pr := range h.t.projects {
 		if pr.OrgID == r.org.ID && (projectID == "" || pr.ID == projectID) {
@@ -70,7 +70,7 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 		u, pr := h.t.userIdx[g.UserID], projects[g.ProjectID]
 		uo := h.t.org(u.OrgID)
 		j := grantJSON{ID: g.ID, Details: objectDetails(g.Sequence, g.Created, g.Changed, pr.OrgID),
-			RoleKeys: g.RoleKeys, State: g.State, UserID: u.ID, UserName: u.UserName, FirstName: u.FirstName,
+			RoleKeys: slices.Clone(g.RoleKeys), State: g.State, UserID: u.ID, UserName: u.UserName, FirstName: u.FirstName,
 			LastName: u.LastName, Email: u.Email, DisplayName: cmp.Or(u.DisplayName, u.Name),
 			OrgID: uo.ID, OrgName: uo.Name, OrgDomain: uo.Domain, ProjectID: pr.ID, ProjectName: pr.Name,
 			PreferredLoginName: u.UserName + "@" + uo.Domain, UserType: "TYPE_HUMAN"}
@@ -79,8 +79,10 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 		}
 		res = append(res, j)
 	}
-	writeJSON(w, http.StatusOK, struct {
+	body := struct {
 		Details listDetails `json:"details"`
 		Result  []grantJSON `json:"result,omitempty"`
-	}{h.listDetails(len(gs)), res})
+	}{h.listDetails(len(gs)), res}
+	h.t.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
 }

@@ -21,7 +21,6 @@ func (h *handler) listProjects(w http.ResponseWriter, r *request) {
 		return
 	}
 	h.t.mu.Lock()
-	defer h.t.mu.Unlock()
 	var ps []*project
 	for _, pr := range h.t.projects {
 		if pr.OrgID == r.org.ID {
@@ -34,10 +33,12 @@ func (h *handler) listProjects(w http.ResponseWriter, r *request) {
 		res = append(res, projectJSON{ID: pr.ID, Details: objectDetails(pr.Sequence, pr.Created, pr.Changed, pr.OrgID),
 			Name: pr.Name, State: pr.State, ProjectRoleAssertion: pr.RoleAssertion, ProjectRoleCheck: pr.RoleCheck})
 	}
-	writeJSON(w, http.StatusOK, struct {
+	body := struct {
 		Details listDetails   `json:"details"`
 		Result  []projectJSON `json:"result,omitempty"`
-	}{h.listDetails(len(ps)), res})
+	}{h.listDetails(len(ps)), res}
+	h.t.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
 }
 
 type roleJSON struct {
@@ -55,7 +56,6 @@ func (h *handler) listRoles(w http.ResponseWriter, r *request) {
 		return
 	}
 	h.t.mu.Lock()
-	defer h.t.mu.Unlock()
 	var roles []*Role
 	var owner string
 	for _, pr := range h.t.projects {
@@ -69,8 +69,10 @@ func (h *handler) listRoles(w http.ResponseWriter, r *request) {
 		res = append(res, roleJSON{Key: ro.Key, Details: objectDetails(ro.Sequence, ro.Created, ro.Changed, owner),
 			DisplayName: ro.DisplayName, Group: ro.Group})
 	}
-	writeJSON(w, http.StatusOK, struct {
+	body := struct {
 		Details listDetails `json:"details"`
 		Result  []roleJSON  `json:"result,omitempty"`
-	}{h.listDetails(len(roles)), res})
+	}{h.listDetails(len(roles)), res}
+	h.t.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
 }

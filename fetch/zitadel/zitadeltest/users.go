@@ -73,7 +73,6 @@ func (h *handler) listUsers(w http.ResponseWriter, r *request) {
 		return
 	}
 	h.t.mu.Lock()
-	defer h.t.mu.Unlock()
 	users := h.t.usersOf(r.org.ID)
 	var key func(*User) string
 	switch lr.SortingColumn {
@@ -99,9 +98,11 @@ func (h *handler) listUsers(w http.ResponseWriter, r *request) {
 	for _, u := range users[lo:hi] {
 		res = append(res, h.toUser(u))
 	}
-	writeJSON(w, http.StatusOK, struct {
+	body := struct {
 		Details       listDetails `json:"details"`
 		SortingColumn string      `json:"sortingColumn,omitempty"`
 		Result        []userJSON  `json:"result,omitempty"`
-	}{h.listDetails(len(users)), sortingColumn(lr.SortingColumn, "USER_FIELD_NAME_UNSPECIFIED"), res})
+	}{h.listDetails(len(users)), sortingColumn(lr.SortingColumn, "USER_FIELD_NAME_UNSPECIFIED"), res}
+	h.t.mu.Unlock()
+	writeJSON(w, http.StatusOK, body)
 }

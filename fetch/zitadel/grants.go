@@ -68,7 +68,8 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 		extra: map[string]any{"queries": []any{map[string]any{"projectIdQuery": map[string]any{"projectId": projectID}}}}}
 	var (
 		mu   sync.Mutex
-		seen = make(map[string]bool) // record ids: one grant per user and project, but be sure
+		seen = make(map[string]struct{}) // record ids: one grant per user and project, but be sure
+		keys = make(map[string]roleKey)  // a project has a handful of keys and many grants
 	)
 	parse := func(raw json.RawMessage) (apiGrantRaw, string, error) {
 		g, err := jsonscan.Decode(raw, (*apiGrant).read)
@@ -89,23 +90,29 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 		if pid == "" {
 			pid = projectID
 		}
+		created := parseTime(g.Details.CreationDate)
 		// The grant is cleaned once; each key's record adds its roleKey.
 		// When the filter refuses the grant, cleanRaw runs per key.
 		base, filtered := grantFilter.Object(make([]byte, 0, len(g.raw)), g.raw)
 		for _, key := range g.RoleKeys {
-			ent := idsnap.EntitlementID(pid, key)
-			r := idsnap.Record{Kind: idsnap.KindGrant, ID: idsnap.GrantID(g.UserID, ent), PrincipalID: g.UserID,
-				ResourceID: pid, EntitlementID: ent, Name: key, Status: status, CreatedAt: parseTime(g.Details.CreationDate)}
 			mu.Lock()
-			dup := seen[r.ID]
-			seen[r.ID] = true
+			k, ok := keys[key]
+			if !ok || k.project != pid {
+				k = roleKey{project: pid, ent: idsnap.EntitlementID(pid, key), json: rawjson.String(key)}
+				keys[key] = k
+			}
+			id := idsnap.GrantID(g.UserID, k.ent)
+			_, dup := seen[id]
+			seen[id] = struct{}{}
 			mu.Unlock()
 			if dup {
-				f.c.Logger().Warn("zitadel: a user holds the same role through two grants; keeping the first", "grant", g.ID, "record", r.ID)
+				f.c.Logger().Warn("zitadel: a user holds the same role through two grants; keeping the first", "grant", g.ID, "record", id)
 				continue
 			}
+			r := idsnap.Record{Kind: idsnap.KindGrant, ID: id, PrincipalID: g.UserID,
+				ResourceID: pid, EntitlementID: k.ent, Name: key, Status: status, CreatedAt: created}
 			if filtered {
-				r.Raw = rawjson.With(make([]byte, 0, len(base)+len(key)+14), base, rawjson.Member{Key: "roleKey", Value: rawjson.String(key)})
+				r.Raw = rawjson.With(make([]byte, 0, len(base)+len(k.json)+12), base, rawjson.Member{Key: "roleKey", Value: k.json})
 			} else {
 				var err error
 				if r.Raw, err = cleanRaw(g.raw, grantNoise, map[string]any{"roleKey": key}); err != nil {
@@ -118,6 +125,13 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 		}
 		return nil
 	})
+}
+
+// roleKey is what the records of a role key share.
+type roleKey struct {
+	project string // the grant's project id
+	ent     string // idsnap.EntitlementID(project, key)
+	json    []byte // the key as a JSON string, Raw's roleKey
 }
 
 // apiGrantRaw is a grant with the object as sent.

@@ -112,22 +112,11 @@ type search struct {
 // second mismatch, or a row emitted in the first run that the second no
 // longer has, fails the pull: a half-seen tenant is never committed.
 func list[T any](ctx context.Context, f *Fetcher, s search, parse func(json.RawMessage) (T, string, error), emit func(context.Context, T) error) error {
-	emitted := make(map[string]struct{})
-	var mu sync.Mutex
+	// The first run emits every row it sees once, so its ids are the
+	// emitted ones: one set per row, not two.
+	var emitted map[string]struct{}
 	for attempt := 1; ; attempt++ {
-		seen, err := listOnce(ctx, f, s, parse, func(ctx context.Context, v T, id string, first bool) error {
-			if !first {
-				return nil
-			}
-			mu.Lock()
-			_, done := emitted[id]
-			emitted[id] = struct{}{}
-			mu.Unlock()
-			if done {
-				return nil
-			}
-			return emit(ctx, v)
-		})
+		seen, err := listOnce(ctx, f, s, parse, emitted, emit)
 		switch {
 		case err == nil && attempt > 1:
 			for id := range emitted {
@@ -143,6 +132,7 @@ func list[T any](ctx context.Context, f *Fetcher, s search, parse func(json.RawM
 		case attempt == 2:
 			return fmt.Errorf("%s: %w, twice (%v); pull again", s.what, errChanged, errors.Unwrap(err))
 		}
+		emitted = seen
 		f.c.Logger().Info("zitadel: listing changed while paging; listing again", "what", s.what, "why", err.Error())
 	}
 }
@@ -156,15 +146,27 @@ func (e *changedError) Is(target error) bool {
 	return target == errChanged
 }
 
-// listOnce pages s once. visit gets every row as parse returns it; first
-// says whether its id is new in this run. It returns the ids seen.
-func listOnce[T any](ctx context.Context, f *Fetcher, s search, parse func(json.RawMessage) (T, string, error), visit func(context.Context, T, string, bool) error) (map[string]struct{}, error) {
+// maxPresize bounds the room a listing makes for its ids up front: a
+// totalResult is the server's word, not memory to commit to.
+const maxPresize = 1 << 17
+
+// listOnce pages s once and emits each row whose id is new in this run
+// and, when emitted is not nil (a second run), not in emitted, which it
+// then adds it to. It returns the ids seen, whose first rows an error-free
+// first run has all emitted.
+func listOnce[T any](ctx context.Context, f *Fetcher, s search, parse func(json.RawMessage) (T, string, error), emitted map[string]struct{}, emit func(context.Context, T) error) (map[string]struct{}, error) {
 	var (
-		mu     sync.Mutex
-		seen   = make(map[string]struct{})
-		totals = make(map[uint64]bool)
+		mu    sync.Mutex
+		seen  map[string]struct{}
+		total uint64 // the first page's
+		moved bool   // a later page told another total
 	)
 	handle := func(ctx context.Context, resp *listResponse) error {
+		if n := uint64(resp.Details.TotalResult); n != total {
+			mu.Lock()
+			moved = true
+			mu.Unlock()
+		}
 		for _, raw := range resp.Result {
 			// parse decodes the row once and names its id (a role's key:
 			// roles have no id).
@@ -174,17 +176,20 @@ func listOnce[T any](ctx context.Context, f *Fetcher, s search, parse func(json.
 			}
 			mu.Lock()
 			_, dup := seen[id]
-			seen[id] = struct{}{}
-			totals[uint64(resp.Details.TotalResult)] = true
+			if !dup {
+				seen[id] = struct{}{}
+				if emitted != nil {
+					_, dup = emitted[id]
+					emitted[id] = struct{}{}
+				}
+			}
 			mu.Unlock()
-			if err := visit(ctx, v, id, !dup); err != nil {
+			if dup {
+				continue
+			}
+			if err := emit(ctx, v); err != nil {
 				return err
 			}
-		}
-		if len(resp.Result) == 0 {
-			mu.Lock()
-			totals[uint64(resp.Details.TotalResult)] = true
-			mu.Unlock()
 		}
 		return nil
 	}
@@ -200,7 +205,7 @@ func listOnce[T any](ctx context.Context, f *Fetcher, s search, parse func(json.
 	if err != nil {
 		return nil, err
 	}
-	total := uint64(first.Details.TotalResult)
+	total = uint64(first.Details.TotalResult)
 	// A server that caps the limit silently answers with fewer rows:
 	// step by what it gives.
 	stride := uint64(limit)
@@ -210,6 +215,7 @@ func listOnce[T any](ctx context.Context, f *Fetcher, s search, parse func(json.
 	if pages := total / stride; pages > fetch.DefaultMaxPages {
 		return nil, fmt.Errorf("totalResult %d needs more than %d pages; refusing", total, fetch.DefaultMaxPages)
 	}
+	seen = make(map[string]struct{}, min(total, maxPresize))
 	if uint64(len(first.Result)) < total {
 		// The other pages load while the first is handled; an error in
 		// the first page's rows stops them and is the one reported.
@@ -244,11 +250,12 @@ func listOnce[T any](ctx context.Context, f *Fetcher, s search, parse func(json.
 	} else if err := handle(ctx, first); err != nil {
 		return nil, err
 	}
-	if len(totals) > 1 {
-		return nil, &changedError{fmt.Sprintf("totalResult moved between pages: %d at first", total)}
+	// A run that did not add up still returns its ids: they were emitted.
+	if moved {
+		return seen, &changedError{fmt.Sprintf("totalResult moved between pages: %d at first", total)}
 	}
 	if uint64(len(seen)) != total {
-		return nil, &changedError{fmt.Sprintf("%d distinct rows for a totalResult of %d", len(seen), total)}
+		return seen, &changedError{fmt.Sprintf("%d distinct rows for a totalResult of %d", len(seen), total)}
 	}
 	f.c.NoteTotal("POST "+s.path, total, uint64(len(seen)))
 	return seen, nil

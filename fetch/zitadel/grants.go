@@ -93,7 +93,10 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 		created := parseTime(g.Details.CreationDate)
 		// The grant is cleaned once; each key's record adds its roleKey.
 		// When the filter refuses the grant, cleanRaw runs per key.
-		base, filtered := grantFilter.Object(make([]byte, 0, len(g.raw)), g.raw)
+		scratch := grantScratch.Get().(*[]byte)
+		defer grantScratch.Put(scratch)
+		base, filtered := grantFilter.Object((*scratch)[:0], g.raw)
+		*scratch = base[:0]
 		for _, key := range g.RoleKeys {
 			mu.Lock()
 			k, ok := keys[key]
@@ -126,6 +129,11 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 		return nil
 	})
 }
+
+// grantScratch holds the cleaned grant while its records are made, each
+// with a copy: most of a grant is the user's and project's names, which
+// the filter drops.
+var grantScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // roleKey is what the records of a role key share.
 type roleKey struct {

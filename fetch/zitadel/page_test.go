@@ -91,6 +91,52 @@ func TestReadPage(t *testing.T) {
 	}
 }
 
+// fakePage returns the body the fake answers a POST of body to path with.
+func fakePage(t testing.TB, h http.Handler, path, body string) []byte {
+	t.Helper()
+	r := httptest.NewRequest("POST", path, strings.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+zitadeltest.DefaultPAT)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	page, _ := io.ReadAll(w.Result().Body)
+	if w.Code != http.StatusOK {
+		t.Fatalf("%s: %d %s", path, w.Code, page)
+	}
+	return page
+}
+
+// BenchmarkPage decodes a 1000-user page and a 1000-grant page of the
+// fake as the Client does: ReadPage, or json.Unmarshal as before it.
+func BenchmarkPage(b *testing.B) {
+	tenant := zitadeltest.Generate(5, 2000, 1)
+	h := zitadeltest.NewHandler(tenant, zitadeltest.Config{})
+	pid := tenant.Projects()[0].ID
+	for _, c := range []struct{ name, path, body string }{
+		{"users", "/management/v1/users/_search", `{"query":{"limit":1000}}`},
+		{"grants", "/management/v1/users/grants/_search", `{"query":{"limit":1000},"queries":[{"projectIdQuery":{"projectId":"` + pid + `"}}]}`},
+	} {
+		page := fakePage(b, h, c.path, c.body)
+		b.Run(c.name+"/ReadPage", func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				var p listResponse
+				if !p.ReadPage(page) {
+					b.Fatal("declined")
+				}
+			}
+		})
+		b.Run(c.name+"/Unmarshal", func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				var p listResponse
+				if err := json.Unmarshal(page, &p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // TestReadPageFake reads every kind of page the fake serves: all of them
 // on the fast path, equal to json.Unmarshal.
 func TestReadPageFake(t *testing.T) {
@@ -106,14 +152,7 @@ func TestReadPageFake(t *testing.T) {
 		{"/management/v1/users/grants/_search", `{"query":{"limit":1000},"queries":[{"projectIdQuery":{"projectId":"` + pid + `"}}]}`},
 		{"/admin/v1/orgs/_search", `{"query":{"limit":10}}`},
 	} {
-		r := httptest.NewRequest("POST", c.path, strings.NewReader(c.body))
-		r.Header.Set("Authorization", "Bearer "+zitadeltest.DefaultPAT)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		body, _ := io.ReadAll(w.Result().Body)
-		if w.Code != http.StatusOK {
-			t.Fatalf("%s: %d %s", c.path, w.Code, body)
-		}
+		body := fakePage(t, h, c.path, c.body)
 		if !samePage(t, body) {
 			t.Errorf("%s %s: ReadPage declined the fake's page", c.path, c.body)
 		}

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -20,18 +19,7 @@ func samePage(t *testing.T, b []byte) bool {
 	if !json.Valid(b) {
 		return false
 	}
-	var fast, slow listResponse
-	if !fast.ReadPage(b) {
-		return false
-	}
-	if err := json.Unmarshal(b, &slow); err != nil {
-		t.Errorf("ReadPage(%s) = true, but json.Unmarshal: %v", b, err)
-		return true
-	}
-	if !reflect.DeepEqual(fast, slow) {
-		t.Errorf("ReadPage(%s) = %+v, json.Unmarshal %+v", b, fast, slow)
-	}
-	return true
+	return sameRead(t, b, (*listResponse).ReadPage)
 }
 
 var pageCases = []struct {

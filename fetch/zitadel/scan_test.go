@@ -13,8 +13,15 @@ func sameAsJSON[T any, P interface {
 	read([]byte) bool
 }](t *testing.T, b []byte) bool {
 	t.Helper()
+	return sameRead(t, b, func(v *T, b []byte) bool { return P(v).read(b) })
+}
+
+// sameRead checks that read, where it accepts b, reads what json.Unmarshal
+// reads into a T, and accepts only what json.Unmarshal accepts.
+func sameRead[T any](t *testing.T, b []byte, read func(*T, []byte) bool) bool {
+	t.Helper()
 	var fast, slow T
-	if !P(&fast).read(b) {
+	if !read(&fast, b) {
 		return false
 	}
 	if err := json.Unmarshal(b, &slow); err != nil {

@@ -437,6 +437,9 @@ func TestReadBody(t *testing.T) {
 		{"as announced", 1000, strings.NewReader(body), 5000, 1000, false},
 		{"longer than announced", 10, strings.NewReader(body), 5000, 1000, false},
 		{"no length", -1, strings.NewReader(body), 5000, 1000, false},
+		{"no length, over the limit", -1, strings.NewReader(body), 501, 501, false},
+		{"no length, cut short", -1, failingReader{strings.NewReader(body), io.ErrUnexpectedEOF}, 5000, 1000, true},
+		{"no length, empty", -1, strings.NewReader(""), 5000, 0, false},
 		{"over the limit", 10, strings.NewReader(body), 501, 501, false},
 		{"cut short", 2000, failingReader{strings.NewReader(body), io.ErrUnexpectedEOF}, 5000, 1000, true},
 	} {
@@ -446,5 +449,22 @@ func TestReadBody(t *testing.T) {
 				t.Errorf("readBody = %d bytes, %v; want %d bytes, error %v", len(data), err, tc.want, tc.errors)
 			}
 		})
+	}
+}
+
+// TestReadUnsizedOwnsItsSlice: bodies share reused buffers, never the
+// slices returned, which a PageReader keeps.
+func TestReadUnsizedOwnsItsSlice(t *testing.T) {
+	a, err := readUnsized(strings.NewReader(strings.Repeat("a", 3000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxBodyBufs + 1 {
+		if _, err := readUnsized(strings.NewReader(strings.Repeat("b", 5000))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(a) != strings.Repeat("a", 3000) {
+		t.Errorf("a body changed when later ones were read")
 	}
 }

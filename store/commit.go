@@ -213,31 +213,53 @@ func (s *Stage) unlock(ctx context.Context, verb string) error {
 	return err
 }
 
-// apply moves the rows waiting in temp.batch into the interval tables as
-// snapshot tx.snapID, then empties temp.batch.
+// apply moves the rows waiting in the TEMP tables into the interval tables
+// as snapshot tx.snapID, then empties them.
 func (s *Stage) apply(ctx context.Context) error {
 	if s.waiting == 0 {
 		return nil
 	}
-	var base int64
-	err := s.conn.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM versions").Scan(&base)
+	op := "stage " + s.src.Name
+	var base, n, maxRowid int64
+	err := s.conn.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM versions),
+		count(*), coalesce(max(rowid), 0) FROM temp.batch`).Scan(&base, &n, &maxRowid)
 	if err != nil {
-		return s.db.dbError("stage "+s.src.Name, err)
+		return s.db.dbError(op, err)
+	}
+	if n != maxRowid {
+		return fmt.Errorf("%s: temp.batch holds %d rows numbered up to %d", op, n, maxRowid)
 	}
 	args := []any{sql.Named("new", s.tx.snapID), sql.Named("src", s.tx.srcID), sql.Named("base", base)}
 	for _, q := range applySQL {
-		if _, err := s.conn.ExecContext(ctx, q, args...); err != nil {
-			return s.db.dbError("stage "+s.src.Name, err)
+		res, err := s.conn.ExecContext(ctx, q, args...)
+		if err != nil {
+			return s.db.dbError(op, err)
+		}
+		if q != applySQL[1] {
+			continue
+		}
+		// The versions' activity assumed these ids.
+		if last, err := res.LastInsertId(); err != nil || (n > 0 && last != base+n) {
+			return fmt.Errorf("%s: new versions got ids up to %d, not %d (%v)", op, last, base+n, err)
 		}
 	}
-	for i, st := range s.staged {
+	k, rows := base, len(s.staged)
+	for _, st := range s.staged {
 		if st.newVersion {
-			st.ent.vid = base + int64(i) + 1 // as applySQL numbers it: :base + seq
+			k++
+			st.ent.vid = k // as applySQL numbers it: :base + rowid
 		}
 		s.iw.add(st.ent)
 	}
-	s.applied += len(s.staged)
 	s.waiting, s.staged = 0, s.staged[:0]
+	return s.wrote(ctx, rows)
+}
+
+// wrote counts n rows written; past bigWrite it raises the connection's
+// page cache to writeCache, so fewer dirty pages spill to the WAL before
+// the commit.
+func (s *Stage) wrote(ctx context.Context, n int) error {
+	s.applied += n
 	if s.applied >= bigWrite && !s.bigCache {
 		s.bigCache = true
 		if _, err := s.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", writeCache)); err != nil {
@@ -247,33 +269,35 @@ func (s *Stage) apply(ctx context.Context) error {
 	return nil
 }
 
-// applySQL applies the rows of temp.batch as snapshot :new of source :src.
-// Put has already compared each record with the source's current versions,
-// so no statement looks a key up: a row closes the version it names and
-// inserts its own, or adds activity to the version it names.
+// applySQL applies the rows of the TEMP tables as snapshot :new of source
+// :src. Put has already compared each record with the source's current
+// versions, so no statement looks a key up: a row of temp.batch closes the
+// version it names and inserts its own, one of temp.act adds activity to
+// the version it names.
 //
-// A new version's id is :base (the largest id when the batch is applied,
-// this Stage holding the write lock) plus its row's rowid, so its activity
-// needs no lookup either. Versions are inserted in key order, so the index
-// inserts of one batch are near each other.
-//
-// OR ROLLBACK spares each statement a journal of the pages it changes,
-// kept to undo just that statement should a constraint fail: a failure
-// ends the whole pull anyway.
+// New versions are inserted in temp.batch's order, so SQLite numbers them
+// from :base, the largest id when they are applied (this Stage holds the
+// write lock), plus one: a version's id is :base plus its row's rowid, and
+// its activity needs no lookup either. Leaving the id to SQLite spares the
+// INSERT a statement journal, as OR ROLLBACK spares every statement: a
+// constraint failure ends the whole pull anyway.
 var applySQL = []string{
 	`UPDATE OR ROLLBACK versions SET valid_to = :new WHERE id IN (
-		SELECT vid FROM temp.batch WHERE NOT act_only AND vid IS NOT NULL)`,
-	`INSERT OR ROLLBACK INTO versions (id, source_id, kind, ext_id, valid_from, hash, principal_id, resource_id,
+		SELECT vid FROM temp.batch WHERE vid IS NOT NULL)`,
+	`INSERT OR ROLLBACK INTO versions (source_id, kind, ext_id, valid_from, hash, principal_id, resource_id,
 		entitlement_id, email, email_verified, username, name, status, type, external_id, created_at, raw)
-	SELECT :base + rowid, :src, kind, ext_id, :new, hash, principal_id, resource_id,
+	SELECT :src, kind, ext_id, :new, hash, principal_id, resource_id,
 		entitlement_id, email, email_verified, username, name, status, type, external_id, created_at, raw
-	FROM temp.batch WHERE NOT act_only ORDER BY kind, ext_id`,
+	FROM temp.batch ORDER BY rowid`,
 	// Activity is recorded where it differs from the version's latest
 	// row: for a new version, where there is any.
 	`INSERT OR ROLLBACK INTO activity (version_id, valid_from, last_sign_in, sign_ins, failed_sign_ins)
-	SELECT CASE WHEN act_only THEN vid ELSE :base + rowid END, :new, last_sign_in, sign_ins, failed_sign_ins
-	FROM temp.batch WHERE act_only OR (last_sign_in, sign_ins, failed_sign_ins) IS NOT (NULL, NULL, NULL)`,
+	SELECT :base + rowid, :new, last_sign_in, sign_ins, failed_sign_ins
+	FROM temp.batch WHERE (last_sign_in, sign_ins, failed_sign_ins) IS NOT (NULL, NULL, NULL)`,
+	`INSERT OR ROLLBACK INTO activity (version_id, valid_from, last_sign_in, sign_ins, failed_sign_ins)
+	SELECT vid, :new, last_sign_in, sign_ins, failed_sign_ins FROM temp.act`,
 	`DELETE FROM temp.batch`,
+	`DELETE FROM temp.act`,
 }
 
 // closeVanished closes, once every batch is applied, the current versions

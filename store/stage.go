@@ -2,12 +2,15 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,7 +29,7 @@ import (
 // has little left to do. The snapshot row is inserted in that transaction
 // too; readers see none of it until Commit, and a crash or Abort rolls it
 // all back. Until the lock is free (another source of this process is
-// committing, or another process writes) batches wait in a TEMP table,
+// committing, or another process writes) batches wait in TEMP tables,
 // which no other connection sees and SQLite drops when the connection ends.
 //
 // Stage begins by reading the source's current versions into an index
@@ -46,11 +49,13 @@ type Stage struct {
 	// would crash rather than fail.
 	idxMu sync.RWMutex
 
-	conn    *sql.Conn
-	chunk   *sql.Stmt // prepared once: re-preparing costs more than the insert
-	one     *sql.Stmt
-	batches chan batch
-	written chan struct{} // closed when the writer has finished
+	conn *sql.Conn
+	// Prepared once: re-preparing costs more than the insert.
+	stashVers, stashActs inserter // temp.batch, temp.act
+	versions, activity   inserter
+	closeVer             *sql.Stmt
+	batches              chan batch
+	written              chan struct{} // closed when the writer has finished
 	// wctx is the writer's own context. Batches outlive the Put that
 	// filled them: a fetcher emits from a pool whose context ends when the
 	// pool does, while its last batch may still be queued. Abort cancels it.
@@ -60,13 +65,12 @@ type Stage struct {
 
 	// The writer owns these until it has finished, then Commit does.
 	tx      *snapTx // non-nil while this Stage holds the write lock
-	waiting int     // rows in temp.batch not applied yet
-	// staged are the index entries of the rows in temp.batch, in the
-	// order of their seq; apply hands them to iw once it knows the ids
-	// of the versions they insert.
+	waiting int     // rows in the TEMP tables not applied yet
+	// staged are the index entries of the rows in the TEMP tables: those
+	// of new versions in temp.batch's order, whose ids apply assigns.
 	staged []staged
 	iw     indexWriter
-	// applied counts the rows applied; past bigWrite the connection's
+	// applied counts the rows written; past bigWrite the connection's
 	// page cache is raised to writeCache (bigCache) until release.
 	applied  int
 	bigCache bool
@@ -113,22 +117,90 @@ type row struct {
 }
 
 const (
-	bigWrite  = 16 << 10 // rows applied before the Stage raises its page cache
-	stageCols = 21
-	batchRows = 2048 // rows per staging transaction and per applied batch
-	chunkRows = 128  // rows per multi-row INSERT
-	// temp.batch holds rows not yet applied to the interval tables, in
-	// arrival order.
-	// seq, its rowid, is the row's place in staged.
+	bigWrite  = 16 << 10 // rows written before the Stage raises its page cache
+	batchRows = 2048     // rows per staging transaction and per written batch
+	chunkRows = 128      // rows per multi-row INSERT
+	// temp.batch holds the new versions not yet applied to the interval
+	// tables (vid: the version each closes), in the order they get their
+	// ids: its rowids count from 1, so a version's id is the largest when
+	// it is applied plus its rowid. temp.act holds the activity of versions
+	// that did not change.
 	batchTable = `CREATE TEMP TABLE batch (
-	seq INTEGER PRIMARY KEY, vid INTEGER, act_only INTEGER NOT NULL,
-	kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
+	vid INTEGER, kind INTEGER NOT NULL, ext_id TEXT NOT NULL, hash BLOB NOT NULL,
 	last_sign_in INTEGER, sign_ins INTEGER, failed_sign_ins INTEGER,
 	principal_id TEXT, resource_id TEXT, entitlement_id TEXT, email TEXT,
 	email_verified INTEGER, username TEXT, name TEXT, status TEXT, type TEXT,
 	external_id TEXT, created_at TEXT, raw TEXT)`
+	actTable = `CREATE TEMP TABLE act (
+	vid INTEGER NOT NULL, last_sign_in INTEGER, sign_ins INTEGER, failed_sign_ins INTEGER)`
 	batchInsert = `INSERT OR ROLLBACK INTO temp.batch VALUES `
+	actInsert   = `INSERT OR ROLLBACK INTO temp.act VALUES `
+	// A version's id is left to SQLite, which gives a new row the largest
+	// id plus one: an explicit id would make every multi-row INSERT keep a
+	// statement journal, since a value that is not an integer would abort
+	// just that statement. write checks the ids it expects.
+	versionsInsert = `INSERT OR ROLLBACK INTO versions (source_id, kind, ext_id, valid_from, hash,
+	principal_id, resource_id, entitlement_id, email, email_verified, username, name, status, type,
+	external_id, created_at, raw) VALUES `
+	dropTemp       = "DROP TABLE IF EXISTS temp.batch; DROP TABLE IF EXISTS temp.act"
+	activityInsert = `INSERT OR ROLLBACK INTO activity (version_id, valid_from, last_sign_in, sign_ins, failed_sign_ins) VALUES `
+	closeVersion   = `UPDATE OR ROLLBACK versions SET valid_to = ? WHERE id = ?`
 )
+
+// inserter is a multi-row INSERT prepared for chunkRows rows and for one.
+type inserter struct {
+	chunk, one *sql.Stmt
+	cols       int
+}
+
+func (in *inserter) prepare(ctx context.Context, c *sql.Conn, insert string, cols int) (err error) {
+	in.cols = cols
+	if in.chunk, err = c.PrepareContext(ctx, valuesSQL(insert, cols, chunkRows)); err != nil {
+		return err
+	}
+	in.one, err = c.PrepareContext(ctx, valuesSQL(insert, cols, 1))
+	return err
+}
+
+func (in *inserter) close() {
+	for _, st := range []*sql.Stmt{in.chunk, in.one} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func valuesSQL(insert string, cols, rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return insert + strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+// exec inserts n rows, add appending row i's values to args; done, when
+// not nil, sees each statement's result and its number of rows.
+func (in *inserter) exec(ctx context.Context, n int, add func(args []any, i int) []any, done func(sql.Result, int) error) error {
+	args := make([]any, 0, chunkRows*in.cols)
+	for i := 0; i < n; {
+		k, q := chunkRows, in.chunk
+		if n-i < chunkRows {
+			k, q = 1, in.one
+		}
+		args = args[:0]
+		for j := i; j < i+k; j++ {
+			args = add(args, j)
+		}
+		res, err := q.ExecContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		if done != nil {
+			if err := done(res, k); err != nil {
+				return err
+			}
+		}
+		i += k
+	}
+	return nil
+}
 
 // Stage begins a pull of src. It uses only the source's name, provider,
 // base URL, org id and project slug: never its secrets.
@@ -142,23 +214,46 @@ func (db *DB) Stage(ctx context.Context, src idsnap.Source) (*Stage, error) {
 	}
 	s := &Stage{db: db, src: src, conn: conn, takenAt: db.now().UTC()}
 	s.startIndex()
-	err = s.begin(ctx)
-	for _, q := range []string{"DROP TABLE IF EXISTS temp.batch", batchTable} {
+	// The Stage inserts only versions of the source row and activity of
+	// the versions it inserts, all in the transaction that inserts the
+	// snapshot row they refer to, so foreign key enforcement on its own
+	// connection checks nothing it does not already know, at a price: three
+	// lookups a version, and a statement journal for every multi-row
+	// statement (a foreign key failure must undo just that statement), most
+	// of a first pull's writes. release turns it back on before the
+	// connection returns to the pool; check's foreign_key_check still
+	// audits the result. The pragma is a no-op inside a transaction, so it
+	// is set here, before any.
+	_, err = conn.ExecContext(ctx, "PRAGMA foreign_keys = 0")
+	if err == nil {
+		err = s.begin(ctx)
+	}
+	for _, q := range []string{dropTemp, batchTable, actTable} {
 		if err == nil {
 			_, err = conn.ExecContext(ctx, q)
 		}
 	}
 	if err == nil {
-		s.chunk, err = conn.PrepareContext(ctx, chunkSQL)
+		err = s.stashVers.prepare(ctx, conn, batchInsert, 19)
 	}
 	if err == nil {
-		s.one, err = conn.PrepareContext(ctx, oneSQL)
+		err = s.stashActs.prepare(ctx, conn, actInsert, 4)
+	}
+	if err == nil {
+		err = s.versions.prepare(ctx, conn, versionsInsert, 17)
+	}
+	if err == nil {
+		err = s.activity.prepare(ctx, conn, activityInsert, 5)
+	}
+	if err == nil {
+		s.closeVer, err = conn.PrepareContext(ctx, closeVersion)
 	}
 	if err != nil {
 		if s.idx != nil {
 			s.idx.release()
 		}
-		conn.Close()
+		s.closeStmts()
+		closeConn(conn)
 		return nil, db.dbError("stage "+src.Name, err)
 	}
 	s.batches, s.written = make(chan batch, 1), make(chan struct{})
@@ -265,68 +360,155 @@ func (s *Stage) finish() error {
 	return nil
 }
 
-// flush writes one batch to temp.batch, then applies what waits there when this Stage holds (or can take at once) the
-// write lock. Before the lock is held, each batch is its own transaction
-// on the TEMP table only, which takes no lock on the database.
+// flush writes one batch. Holding the write lock (or able to take it at
+// once), the Stage writes it straight to the interval tables, after what
+// waited in the TEMP tables. Before that, each batch is its own
+// transaction on the TEMP tables only, which takes no lock on the database.
 func (s *Stage) flush(ctx context.Context, rows []row) error {
-	c, op := s.conn, "stage "+s.src.Name
 	if s.tx == nil {
-		if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
-			return s.db.dbError(op, err)
+		if err := s.lock(ctx, false); err != nil {
+			return err
 		}
 	}
-	err := s.insert(ctx, rows)
 	if s.tx == nil {
-		if err == nil {
-			_, err = c.ExecContext(ctx, "COMMIT")
+		return s.stash(ctx, rows)
+	}
+	if err := s.apply(ctx); err != nil {
+		return err
+	}
+	if err := s.write(ctx, rows); err != nil {
+		return s.db.dbError("stage "+s.src.Name, err)
+	}
+	return s.wrote(ctx, len(rows))
+}
+
+// stash keeps rows in the TEMP tables for apply once the Stage holds the
+// lock, sorted by key as write would insert them.
+func (s *Stage) stash(ctx context.Context, rows []row) error {
+	c, op := s.conn, "stage "+s.src.Name
+	sortRows(rows)
+	vers := make([]int, 0, len(rows))
+	acts := make([]int, 0, len(rows))
+	for i := range rows {
+		if rows[i].actOnly {
+			acts = append(acts, i)
+		} else {
+			vers = append(vers, i)
 		}
-		if err != nil {
-			c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			return s.db.dbError(op, err)
+	}
+	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+		return s.db.dbError(op, err)
+	}
+	err := s.stashVers.exec(ctx, len(vers), func(args []any, i int) []any {
+		r := &rows[vers[i]]
+		var vid any
+		if r.vid != 0 {
+			vid = r.vid
 		}
+		return append(args, vid, r.kind, r.id, r.hash, r.lastSignIn, r.signIns, r.failedIn,
+			r.principal, r.resource, r.entitle, r.email, r.verified, r.username, r.name,
+			r.status, r.typ, r.externalID, r.createdAt, r.raw)
+	}, nil)
+	if err == nil {
+		err = s.stashActs.exec(ctx, len(acts), func(args []any, i int) []any {
+			r := &rows[acts[i]]
+			return append(args, r.vid, r.lastSignIn, r.signIns, r.failedIn)
+		}, nil)
+	}
+	if err == nil {
+		_, err = c.ExecContext(ctx, "COMMIT")
 	}
 	if err != nil {
+		c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		return s.db.dbError(op, err)
 	}
 	s.waiting += len(rows)
-	if s.tx == nil {
-		if err := s.lock(ctx, false); err != nil || s.tx == nil {
-			return err
+	for _, i := range vers {
+		s.staged = append(s.staged, staged{ent: rowEntry(&rows[i], rows[i].vid), newVersion: true})
+	}
+	for _, i := range acts {
+		s.staged = append(s.staged, staged{ent: rowEntry(&rows[i], rows[i].vid)})
+	}
+	return nil
+}
+
+// rowEntry is the index entry of r as version vid.
+func rowEntry(r *row, vid int64) entry {
+	return entry{key: r.key, hash: hashFP(r.hash), act: actFP(r.lastSignIn, r.signIns, r.failedIn), vid: vid}
+}
+
+// sortRows sorts rows by key, the order of versions_key.
+func sortRows(rows []row) {
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := cmp.Compare(a.kind, b.kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+}
+
+// write applies rows to the interval tables as snapshot tx.snapID, this
+// Stage holding the write lock. Put has already compared each record with
+// the source's current versions, so nothing is looked up: a row closes the
+// version it names and inserts its own, or adds activity to the version
+// it names. New versions go in key order, so one batch's index inserts are
+// near each other, and take the ids after the largest: no other writer can
+// insert while this Stage holds the lock, so their activity rows know them.
+func (s *Stage) write(ctx context.Context, rows []row) error {
+	sortRows(rows)
+	var last int64
+	if err := s.conn.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM versions").Scan(&last); err != nil {
+		return err
+	}
+	snap := s.tx.snapID
+	// Boxed once rather than for each row they are bound to.
+	snapV, srcV := any(snap), any(s.tx.srcID)
+	vers := make([]int, 0, len(rows)) // rows that are new versions
+	acts := make([]int, 0, len(rows)) // rows with activity to record
+	ids := make([]int64, len(rows))   // the version each row's activity is of
+	for i := range rows {
+		r := &rows[i]
+		if r.actOnly {
+			ids[i] = r.vid
+			acts = append(acts, i)
+			continue
+		}
+		if r.vid != 0 {
+			if _, err := s.closeVer.ExecContext(ctx, snapV, r.vid); err != nil {
+				return err
+			}
+		}
+		vers = append(vers, i)
+		ids[i] = last + int64(len(vers))
+		// Activity is recorded where it differs from the version's latest
+		// row: for a new version, where there is any.
+		if r.lastSignIn != nil || r.signIns != nil || r.failedIn != nil {
+			acts = append(acts, i)
 		}
 	}
-	return s.apply(ctx)
-}
-
-var chunkSQL, oneSQL = insertSQL(chunkRows), insertSQL(1)
-
-func insertSQL(n int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", stageCols), ",") + ")"
-	return batchInsert + strings.TrimSuffix(strings.Repeat(one+",", n), ",")
-}
-
-func (s *Stage) insert(ctx context.Context, rows []row) error {
-	args := make([]any, 0, chunkRows*stageCols)
-	for len(rows) > 0 {
-		n, q := chunkRows, s.chunk
-		if len(rows) < chunkRows {
-			n, q = 1, s.one
+	err := s.versions.exec(ctx, len(vers), func(args []any, i int) []any {
+		r := &rows[vers[i]]
+		return append(args, srcV, r.kind, r.id, snapV, r.hash, r.principal, r.resource, r.entitle,
+			r.email, r.verified, r.username, r.name, r.status, r.typ, r.externalID, r.createdAt, r.raw)
+	}, func(res sql.Result, n int) error {
+		got, err := res.LastInsertId()
+		if last += int64(n); err == nil && got != last {
+			err = fmt.Errorf("new versions got ids up to %d, not %d", got, last)
 		}
-		args = args[:0]
-		for _, r := range rows[:n] {
-			var vid any
-			if r.vid != 0 {
-				vid = r.vid
-			}
-			e := entry{key: r.key, hash: hashFP(r.hash), act: actFP(r.lastSignIn, r.signIns, r.failedIn), vid: r.vid}
-			s.staged = append(s.staged, staged{ent: e, newVersion: !r.actOnly})
-			args = append(args, len(s.staged), vid, r.actOnly, r.kind, r.id, r.hash, r.lastSignIn, r.signIns, r.failedIn,
-				r.principal, r.resource, r.entitle, r.email, r.verified, r.username, r.name,
-				r.status, r.typ, r.externalID, r.createdAt, r.raw)
-		}
-		if _, err := q.ExecContext(ctx, args...); err != nil {
-			return err
-		}
-		rows = rows[n:]
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	err = s.activity.exec(ctx, len(acts), func(args []any, i int) []any {
+		r := &rows[acts[i]]
+		return append(args, ids[acts[i]], snapV, r.lastSignIn, r.signIns, r.failedIn)
+	}, nil)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		s.iw.add(rowEntry(&rows[i], ids[i]))
 	}
 	return nil
 }
@@ -395,19 +577,37 @@ func (s *Stage) release() error {
 	s.idxMu.Lock()
 	s.idx.release()
 	s.idxMu.Unlock()
-	s.chunk.Close()
-	s.one.Close()
+	s.closeStmts()
 	ctx := context.Background()
 	s.unlock(ctx, "ROLLBACK")
-	_, err := s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp.batch")
-	if s.bigCache && err == nil {
-		// The connection goes back to the pool: readers get readCache.
-		_, err = s.conn.ExecContext(ctx, fmt.Sprintf("PRAGMA cache_size = %d", readCache))
-	}
-	if cerr := s.conn.Close(); err == nil {
+	_, err := s.conn.ExecContext(ctx, dropTemp)
+	if cerr := closeConn(s.conn); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+func (s *Stage) closeStmts() {
+	s.stashVers.close()
+	s.stashActs.close()
+	s.versions.close()
+	s.activity.close()
+	if s.closeVer != nil {
+		s.closeVer.Close()
+	}
+}
+
+// closeConn hands a Stage's connection back to the pool with the DSN's
+// settings the Stage changed: foreign keys enforced again, and readers'
+// page cache (readCache) rather than a writer's. A pooled connection must
+// never lack them, so one that cannot be restored is discarded.
+func closeConn(conn *sql.Conn) error {
+	_, err := conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA foreign_keys = 1; PRAGMA cache_size = %d", readCache))
+	if err != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		return err
+	}
+	return conn.Close()
 }
 
 // prepare validates a record, canonicalizes its Raw and hashes its

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -437,5 +438,107 @@ func TestPutContextEndsBeforeCommit(t *testing.T) {
 	}
 	if got := snap.Counts[idsnap.KindUser]; got != int64(len(recs)) {
 		t.Errorf("committed %d users, want %d", got, len(recs))
+	}
+}
+
+// A Stage writes with foreign keys off on its own connection. What its
+// pulls leave must still pass foreign_key_check, whether it wrote as it
+// went or waited for another Stage's lock (TEMP tables), and every pooled
+// connection must enforce foreign keys again afterwards.
+func TestPullsPassForeignKeyCheck(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTest(t)
+	db.sql.SetMaxOpenConns(2)
+	other := idsnap.Source{Name: "zitadel", Provider: "zitadel"}
+	gen := func(n int, tag string, signIns int64) []idsnap.Record {
+		recs := users(n, tag)
+		for i := range recs {
+			if i%3 != 0 {
+				recs[i].Activity = &idsnap.Activity{SignIns: signIns + int64(i%5)}
+			}
+		}
+		return recs
+	}
+	n := 2*batchRows + 7
+	for round, tag := range []string{"a", "b"} {
+		a, err := db.Stage(ctx, testSource)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := db.Stage(ctx, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The second round changes half of the records (a's first batch
+		// still fills), lets some sign in and others vanish.
+		ra, rb := gen(n, "a", 1), gen(n+round*50, "b", 1)
+		if round == 1 {
+			for i := range ra {
+				if i%2 == 1 {
+					ra[i] = gen(i+1, tag+"2", 1)[i]
+				} else if i%7 == 2 {
+					ra[i].Activity = &idsnap.Activity{SignIns: 99}
+				}
+			}
+			ra, rb = ra[:n-40], gen(n-30, "b2", 2)
+		}
+		for _, r := range ra {
+			if err := a.Put(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// a's first batch takes the lock; b keeps its batches aside.
+		for deadline := time.Now().Add(10 * time.Second); len(db.writeTurn) == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		for _, r := range rb {
+			if err := b.Put(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		committed := make(chan idsnap.Snapshot, 1)
+		go func() {
+			sb, err := b.Commit(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			committed <- sb
+		}()
+		sa, err := a.Commit(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb := <-committed
+		for _, c := range []struct {
+			snap idsnap.Snapshot
+			recs []idsnap.Record
+		}{{sa, ra}, {sb, rb}} {
+			want := expectState(t, c.snap.Source, c.recs)
+			if got := state(t, db, c.snap.ID); !reflect.DeepEqual(got, want) {
+				t.Errorf("round %d: state of %s differs from what was put (%d records, want %d)", round, c.snap.Source, len(got), len(want))
+			}
+		}
+	}
+	res, err := db.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ForeignKeys != 0 || len(res.Problems) > 0 {
+		t.Errorf("check: %d foreign key rows, problems %q", res.ForeignKeys, res.Problems)
+	}
+	var conns []*sql.Conn
+	for range 2 {
+		c, err := db.sql.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var fk int
+		if err := c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+			t.Errorf("pooled connection %d: foreign_keys = %d (%v), want 1", i, fk, err)
+		}
 	}
 }

@@ -442,9 +442,10 @@ func TestPutContextEndsBeforeCommit(t *testing.T) {
 }
 
 // A Stage writes with foreign keys off on its own connection. What its
-// pulls leave must still pass foreign_key_check, whether it wrote as it
-// went or waited for another Stage's lock (TEMP tables), and every pooled
-// connection must enforce foreign keys again afterwards.
+// pulls leave must still pass foreign_key_check and match their pull
+// index, whether it wrote as it went or waited for another Stage's lock
+// (TEMP tables), and every pooled connection must enforce foreign keys
+// again afterwards.
 func TestPullsPassForeignKeyCheck(t *testing.T) {
 	ctx := context.Background()
 	db, _ := openTest(t)
@@ -517,6 +518,9 @@ func TestPullsPassForeignKeyCheck(t *testing.T) {
 			if got := state(t, db, c.snap.ID); !reflect.DeepEqual(got, want) {
 				t.Errorf("round %d: state of %s differs from what was put (%d records, want %d)", round, c.snap.Source, len(got), len(want))
 			}
+			// Each way of writing numbers the versions it inserts
+			// itself; the pull index must know those ids.
+			checkPullIndex(t, db, c.snap)
 		}
 	}
 	res, err := db.Check(ctx)

@@ -10,6 +10,7 @@ status=0
 for target in \
 	./fetch/kinde:FuzzDecode \
 	./fetch/kinde:FuzzUserReader \
+	./fetch/kinde:FuzzPageReaders \
 	./fetch/internal/rawjson:FuzzObject \
 	./internal/jsonbytes:FuzzCanonical \
 	./internal/jsonbytes:FuzzValid \

@@ -20,6 +20,7 @@ import (
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/internal/ahead"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 )
 
 // Kinde publishes no request rate, only that it has a rate limiter and a
@@ -164,4 +165,30 @@ func paginate[P any](ctx context.Context, f *Fetcher, path string, q url.Values,
 		}
 		p, err = pending.Wait()
 	}
+}
+
+// readListing reads a page of a next_token listing, {"<list>": [...],
+// "next_token": ...}, as json.Unmarshal reads it into a struct of those two
+// fields: items reads the list's value, next the token. It declines what
+// it does not read exactly so: a key that folds onto either (json.Unmarshal
+// matches keys case-insensitively), or one sent twice.
+func readListing(data []byte, list string, items func(v []byte) bool, next **string) bool {
+	var seenList, seenNext bool
+	return jsonscan.Members(data, func(k, v []byte) bool {
+		switch string(k) {
+		case list:
+			if seenList {
+				return false
+			}
+			seenList = true
+			return items(v)
+		case "next_token":
+			if seenNext {
+				return false
+			}
+			seenNext = true
+			return stringPtr(v, next)
+		}
+		return jsonscan.Other(k, list, "next_token")
+	})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 )
 
@@ -28,6 +29,44 @@ type member struct {
 	ID       *string  `json:"id"`
 	JoinedOn *string  `json:"joined_on"`
 	Roles    []string `json:"roles"`
+}
+
+// ReadPage is the fast path of fetch.Client for a members page; see
+// readListing. The members are decoded here, where json.Unmarshal matched
+// each key of each member by reflection.
+func (p *membersPage) ReadPage(data []byte) bool {
+	return readListing(data, "organization_users", p.readUsers, &p.NextToken)
+}
+
+// readUsers reads organization_users: null leaves none, [] makes it
+// empty, as json.Unmarshal does; a null member is a zero one.
+func (p *membersPage) readUsers(v []byte) bool {
+	if jsonscan.IsNull(v) {
+		p.Users = nil
+		return true
+	}
+	users := []member{}
+	if !jsonscan.Elements(v, func(e []byte) bool {
+		users = append(users, member{})
+		return jsonscan.Object(e, users[len(users)-1].read)
+	}) {
+		return false
+	}
+	p.Users = users
+	return true
+}
+
+// read reads one member of a member object into m.
+func (m *member) read(k, v []byte) bool {
+	switch string(k) {
+	case "id":
+		return stringPtr(v, &m.ID)
+	case "joined_on":
+		return stringPtr(v, &m.JoinedOn)
+	case "roles":
+		return jsonscan.Strings(v, &m.Roles)
+	}
+	return jsonscan.Other(k, "id", "joined_on", "roles")
 }
 
 // listMembers pages GET /api/v1/organizations/{org_code}/users

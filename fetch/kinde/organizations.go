@@ -12,6 +12,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 )
 
 // memberKey is the entitlement every organization has: membership.
@@ -22,9 +23,32 @@ type orgsPage struct {
 	NextToken     *string           `json:"next_token"`
 }
 
+// ReadPage is the fast path of fetch.Client for an organizations page;
+// see readListing.
+func (p *orgsPage) ReadPage(data []byte) bool {
+	return readListing(data, "organizations", func(v []byte) bool { return jsonscan.Raws(v, &p.Organizations) }, &p.NextToken)
+}
+
 type organization struct {
 	Code string `json:"code"`
 	Name string `json:"name"`
+}
+
+// read is the fast path of jsonscan.Decode for an organization.
+func (o *organization) read(b []byte) bool {
+	return jsonscan.Members(b, func(k, v []byte) bool {
+		switch string(k) {
+		case "code":
+			return jsonscan.String(v, &o.Code)
+		case "name":
+			return jsonscan.String(v, &o.Name)
+		}
+		return jsonscan.Other(k, "code", "name")
+	})
+}
+
+func decodeOrganization(raw []byte) (organization, error) {
+	return jsonscan.Decode(raw, (*organization).read)
 }
 
 // listOrganizations pages GET /api/v1/organizations (getOrganizations,
@@ -55,8 +79,8 @@ func (f *Fetcher) pageOrganizations(ctx context.Context, cancel func(), path str
 		func(p *orgsPage) *string { return p.NextToken },
 		func(ctx context.Context, p *orgsPage) error {
 			for _, raw := range p.Organizations {
-				var o organization
-				if err := json.Unmarshal(raw, &o); err != nil {
+				o, err := decodeOrganization(raw)
+				if err != nil {
 					return fmt.Errorf("list organizations: decode organization: %w", err)
 				}
 				if o.Code == "" {

@@ -34,6 +34,12 @@ type usersPage struct {
 	NextToken *string           `json:"next_token"`
 }
 
+// ReadPage is the fast path of fetch.Client for a users page; see
+// readListing.
+func (p *usersPage) ReadPage(data []byte) bool {
+	return readListing(data, "users", func(v []byte) bool { return jsonscan.Raws(v, &p.Users) }, &p.NextToken)
+}
+
 // user is what the normalized fields need of a users_response item.
 type user struct {
 	ID            string       `json:"id"`

@@ -169,6 +169,26 @@ func Strings(v []byte, p *[]string) bool {
 	return true
 }
 
+// Raws reads an array into p as json.Unmarshal reads it into a
+// []json.RawMessage: null sets p to nil, [] makes it empty. The elements
+// are sub-slices of v, where json.Unmarshal copies them: their bytes are
+// the same, and a page's body is its own.
+func Raws(v []byte, p *[]json.RawMessage) bool {
+	if IsNull(v) {
+		*p = nil
+		return true
+	}
+	out := []json.RawMessage{}
+	if !Elements(v, func(e []byte) bool {
+		out = append(out, e)
+		return true
+	}) {
+		return false
+	}
+	*p = out
+	return true
+}
+
 // Object reads an object value with Members; null leaves it.
 func Object(v []byte, member func(key, val []byte) bool) bool {
 	return IsNull(v) || Members(v, member)

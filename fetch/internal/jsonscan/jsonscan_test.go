@@ -97,3 +97,17 @@ func TestOther(t *testing.T) {
 		}
 	}
 }
+
+func TestRaws(t *testing.T) {
+	for _, tt := range []struct {
+		v    string
+		want bool
+	}{
+		{`null`, true}, {`[]`, true}, {` [ 1 , "a" , null , {"b":[]} ] `, true},
+		{`{}`, false}, {`"a"`, false}, {`1`, false},
+	} {
+		if got := sameAsJSON(t, tt.v, Raws); got != tt.want {
+			t.Errorf("Raws(%s) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/idsnap/idsnap/fetch"
 	"github.com/idsnap/idsnap/fetch/internal/ahead"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
@@ -203,6 +204,24 @@ func (a *arrayBody) UnmarshalJSON(b []byte) error {
 	}
 	*a = b
 	return nil
+}
+
+// ReadPage is the fast path of fetch.Client: it keeps an array the client
+// has validated, as UnmarshalJSON would, without json.Unmarshal's second
+// pass over the page (checkValid, then skip, before UnmarshalJSON sees
+// it), which was a sixth of a re-pull's CPU. null is no items; anything
+// else is left to json.Unmarshal and its error.
+func (a *arrayBody) ReadPage(data []byte) bool {
+	v := bytes.TrimRight(data[jsonbytes.Space(data, 0):], " \t\r\n")
+	switch {
+	case len(v) > 0 && v[0] == '[':
+		*a = v
+	case jsonscan.IsNull(v):
+		*a = nil
+	default:
+		return false
+	}
+	return true
 }
 
 // items splits the array into its elements, as decoding it into

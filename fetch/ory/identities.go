@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
@@ -14,12 +13,12 @@ import (
 // identity is what idsnap reads of an Ory identity to fill the normalized
 // fields; the whole object goes to Raw.
 type identity struct {
-	ID                  string          `json:"id"`
-	State               string          `json:"state"`
-	Traits              json.RawMessage `json:"traits"`
-	VerifiableAddresses []address       `json:"verifiable_addresses"`
-	ExternalID          string          `json:"external_id"`
-	CreatedAt           time.Time       `json:"created_at"`
+	ID                  string    `json:"id"`
+	State               string    `json:"state"`
+	Traits              traits    `json:"traits"`
+	VerifiableAddresses []address `json:"verifiable_addresses"`
+	ExternalID          string    `json:"external_id"`
+	CreatedAt           time.Time `json:"created_at"`
 }
 
 // address is what idsnap reads of a verifiable address.
@@ -42,10 +41,7 @@ func (id *identity) read(b []byte) bool {
 		case "state":
 			return jsonscan.String(v, &id.State)
 		case "traits":
-			// A copy, as json.RawMessage's UnmarshalJSON makes, so the
-			// result is json.Unmarshal's in every way; traits are small.
-			id.Traits = append(id.Traits[:0], v...)
-			return true
+			return id.Traits.UnmarshalJSON(v) == nil
 		case "verifiable_addresses":
 			// json.Unmarshal decodes a repeated array into the elements
 			// of the one before; that is left to it.
@@ -92,62 +88,114 @@ func (id *identity) readAddresses(v []byte) bool {
 }
 
 // traits reads the conventional trait names of Ory's identity schemas. Any
-// may be missing or of another type: traits follow the project's own
-// JSON schema.
+// may be missing or of another type: traits follow the project's own JSON
+// schema, and what is not a string (or a name of string parts) leaves its
+// normalized field empty.
 type traits struct {
-	Email    any `json:"email"`
-	Name     any `json:"name"`
-	Username any `json:"username"`
+	Email    text `json:"email"`
+	Name     name `json:"name"`
+	Username text `json:"username"`
 }
 
-// read is the fast path of jsonscan.Decode for traits whose conventional
-// members are strings, or a name of string parts, as Ory's presets write
-// them; any other value of theirs is left to json.Unmarshal.
+// traitFields is traits without its UnmarshalJSON: json.Unmarshal matches
+// its keys, case-insensitively, as for any struct.
+type traitFields traits
+
+// UnmarshalJSON reads traits of any shape: what is no object (Raw keeps
+// it) leaves them empty. It is the identity reader's too, so traits are
+// read in the identity's pass rather than copied out and read again.
+func (tr *traits) UnmarshalJSON(b []byte) error {
+	*tr = traits{}
+	if len(b) == 0 || b[0] != '{' || tr.read(b) {
+		return nil
+	}
+	*tr = traits{}
+	return json.Unmarshal(b, (*traitFields)(tr))
+}
+
+// read is the fast path of UnmarshalJSON for an object of plain keys;
+// a key json.Unmarshal would fold onto a field is left to it.
 func (tr *traits) read(b []byte) bool {
 	return jsonscan.Members(b, func(k, v []byte) bool {
 		switch string(k) {
 		case "email":
-			return anyString(v, &tr.Email)
+			tr.Email.read(v)
 		case "name":
-			return anyString(v, &tr.Name) || nameParts(v, &tr.Name)
+			tr.Name.read(v)
 		case "username":
-			return anyString(v, &tr.Username)
+			tr.Username.read(v)
+		default:
+			return jsonscan.Other(k, "email", "name", "username")
 		}
-		return jsonscan.Other(k, "email", "name", "username")
+		return true
 	})
 }
 
-// anyString reads a string or null into p as json.Unmarshal does into
-// an any: a string, or nil.
-func anyString(v []byte, p *any) bool {
-	if jsonscan.IsNull(v) {
-		*p = nil
-		return true
-	}
-	var s string
-	if len(v) == 0 || v[0] != '"' || !jsonscan.String(v, &s) {
-		return false
-	}
-	*p = s
-	return true
+// text is a trait that counts only when it is a string: any other value,
+// null included, reads as "".
+type text string
+
+// UnmarshalJSON reads any value, as text reads it.
+func (t *text) UnmarshalJSON(b []byte) error {
+	t.read(b)
+	return nil
 }
 
-// nameParts reads an object of strings and nulls into p as json.Unmarshal
-// does into an any: a new map[string]any.
-func nameParts(v []byte, p *any) bool {
-	m := map[string]any{}
-	if !jsonscan.Members(v, func(k, v []byte) bool {
-		var part any // json.Unmarshal replaces invalid UTF-8 in keys
-		if !anyString(v, &part) || !utf8.Valid(k) {
-			return false
-		}
-		m[string(k)] = part
-		return true
-	}) {
-		return false
+func (t *text) read(v []byte) {
+	var s string
+	if len(v) == 0 || v[0] != '"' || !jsonscan.String(v, &s) {
+		s = ""
 	}
-	*p = m
-	return true
+	*t = text(s)
+}
+
+// name is traits.name as Ory's presets write it, a string or
+// {"first": ..., "last": ...}, trimmed and the parts joined; any other
+// value reads as "".
+type name string
+
+// UnmarshalJSON reads any value, as name reads it.
+func (n *name) UnmarshalJSON(b []byte) error {
+	n.read(b)
+	return nil
+}
+
+func (n *name) read(v []byte) {
+	*n = ""
+	switch {
+	case len(v) > 0 && v[0] == '"':
+		var s text
+		s.read(v)
+		*n = name(strings.TrimSpace(string(s)))
+	case len(v) > 0 && v[0] == '{':
+		// The parts as a map[string]any has them: the last of a repeated
+		// key, exact keys (a map does not fold them), strings only.
+		var first, last text
+		if !jsonscan.Members(v, func(k, v []byte) bool {
+			switch string(k) {
+			case "first":
+				first.read(v)
+			case "last":
+				last.read(v)
+			}
+			return true
+		}) {
+			// Escaped keys: the map json.Unmarshal makes.
+			var m map[string]json.RawMessage
+			if json.Unmarshal(v, &m) != nil {
+				return
+			}
+			first.read(m["first"])
+			last.read(m["last"])
+		}
+		parts := make([]string, 0, 2)
+		for _, p := range []text{first, last} {
+			if s := strings.TrimSpace(string(p)); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		*n = name(strings.Join(parts, " "))
+	}
 }
 
 // identityRecord turns one identity of the list into a user record.
@@ -159,12 +207,7 @@ func identityRecord(raw json.RawMessage) (idsnap.Record, error) {
 	if id.ID == "" {
 		return idsnap.Record{}, fmt.Errorf("decode identity: an identity without id")
 	}
-	var tr traits
-	if len(id.Traits) > 0 && id.Traits[0] == '{' {
-		// Traits of an unexpected shape are kept in Raw; they only leave
-		// the normalized fields empty.
-		tr, _ = jsonscan.Decode(id.Traits, (*traits).read)
-	}
+	tr := id.Traits
 	rec := idsnap.Record{
 		Kind:       idsnap.KindUser,
 		ID:         id.ID,
@@ -172,8 +215,8 @@ func identityRecord(raw json.RawMessage) (idsnap.Record, error) {
 		Type:       idsnap.AccountHuman,
 		ExternalID: id.ExternalID,
 		CreatedAt:  id.CreatedAt.UTC(),
-		Name:       nameOf(tr.Name),
-		Username:   str(tr.Username),
+		Name:       string(tr.Name),
+		Username:   string(tr.Username),
 	}
 	// The email is the verifiable address Kratos verifies (a verified one
 	// first), else traits.email, which no address backs: verified unknown.
@@ -191,7 +234,7 @@ func identityRecord(raw json.RawMessage) (idsnap.Record, error) {
 		rec.Email = strings.TrimSpace(a.Value)
 		rec.EmailVerified = &a.Verified
 	} else {
-		rec.Email = strings.TrimSpace(str(tr.Email))
+		rec.Email = strings.TrimSpace(string(tr.Email))
 	}
 	if rec.Raw, err = rawOf(raw); err != nil {
 		return idsnap.Record{}, fmt.Errorf("identity %s: %w", id.ID, err)
@@ -207,27 +250,4 @@ func status(state string) idsnap.Status {
 		return idsnap.StatusActive
 	}
 	return idsnap.StatusInactive
-}
-
-// nameOf reads traits.name as Ory's presets write it: a string, or
-// {"first": ..., "last": ...}.
-func nameOf(v any) string {
-	switch n := v.(type) {
-	case string:
-		return strings.TrimSpace(n)
-	case map[string]any:
-		parts := make([]string, 0, 2)
-		for _, k := range []string{"first", "last"} {
-			if s := strings.TrimSpace(str(n[k])); s != "" {
-				parts = append(parts, s)
-			}
-		}
-		return strings.Join(parts, " ")
-	}
-	return ""
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
 }

@@ -142,10 +142,7 @@ func (t *text) UnmarshalJSON(b []byte) error {
 }
 
 func (t *text) read(v []byte) {
-	var s string
-	if len(v) == 0 || v[0] != '"' || !jsonscan.String(v, &s) {
-		s = ""
-	}
+	s, _ := jsonscan.Unquote(v)
 	*t = text(s)
 }
 
@@ -188,13 +185,14 @@ func (n *name) read(v []byte) {
 			first.read(m["first"])
 			last.read(m["last"])
 		}
-		parts := make([]string, 0, 2)
-		for _, p := range []text{first, last} {
-			if s := strings.TrimSpace(string(p)); s != "" {
-				parts = append(parts, s)
-			}
+		switch f, l := strings.TrimSpace(string(first)), strings.TrimSpace(string(last)); {
+		case f == "":
+			*n = name(l)
+		case l == "":
+			*n = name(f)
+		default:
+			*n = name(f + " " + l)
 		}
-		*n = name(strings.Join(parts, " "))
 	}
 }
 

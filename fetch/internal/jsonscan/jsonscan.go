@@ -114,19 +114,31 @@ func after(b []byte, end int, close byte) (next int, closed, ok bool) {
 // String reads a string value into s as json.Unmarshal does; null leaves
 // s.
 func String(v []byte, s *string) bool {
-	switch {
-	case IsNull(v):
+	if IsNull(v) {
 		return true
-	case len(v) < 2 || v[0] != '"':
-		return false
+	}
+	str, ok := Unquote(v)
+	if ok {
+		*s = str
+	}
+	return ok
+}
+
+// Unquote returns the value of the string v as json.Unmarshal reads it,
+// or false when v is no string. Unlike String it takes nothing to write
+// to, so a caller's variable need not move to the heap.
+func Unquote(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
 	}
 	// Without escapes and with valid UTF-8 (json.Unmarshal replaces
 	// invalid bytes) a string's bytes are its value.
 	if end, escaped, wide := jsonbytes.StringEnd(v, 0); end == len(v) && !escaped && (!wide || utf8.Valid(v[1:end-1])) {
-		*s = string(v[1 : end-1])
-		return true
+		return string(v[1 : end-1]), true
 	}
-	return json.Unmarshal(v, s) == nil
+	var s string
+	err := json.Unmarshal(v, &s)
+	return s, err == nil
 }
 
 // Bool reads true or false into p; null leaves p.

@@ -111,3 +111,15 @@ func TestRaws(t *testing.T) {
 		}
 	}
 }
+
+// Unquote takes strings only, and reads them as json.Unmarshal does.
+func TestUnquote(t *testing.T) {
+	for _, v := range []string{`"a"`, `""`, `"m\u00fcller \"M\""`, "\"\xff\"", `"\ud800"`, `null`, `1`, `[]`, `"`} {
+		got, ok := Unquote([]byte(v))
+		var want string
+		err := json.Unmarshal([]byte(v), &want)
+		if isString := len(v) > 1 && v[0] == '"'; ok != isString || (ok && (err != nil || got != want)) {
+			t.Errorf("Unquote(%s) = %q, %v; json.Unmarshal %q, %v", v, got, ok, want, err)
+		}
+	}
+}

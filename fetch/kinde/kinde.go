@@ -169,26 +169,30 @@ func paginate[P any](ctx context.Context, f *Fetcher, path string, q url.Values,
 
 // readListing reads a page of a next_token listing, {"<list>": [...],
 // "next_token": ...}, as json.Unmarshal reads it into a struct of those two
-// fields: items reads the list's value, next the token. It declines what
-// it does not read exactly so: a key that folds onto either (json.Unmarshal
-// matches keys case-insensitively), or one sent twice.
-func readListing(data []byte, list string, items func(v []byte) bool, next **string) bool {
+// fields: items reads the list's value, which starts at data[i], and
+// returns where it ends (-1 declines); the page is read in one pass. It
+// declines what it does not read exactly so: a key that folds onto either
+// (json.Unmarshal matches keys case-insensitively), or one sent twice.
+func readListing(data []byte, list string, items func(i int) int, next **string) bool {
 	var seenList, seenNext bool
-	return jsonscan.Members(data, func(k, v []byte) bool {
+	return jsonscan.Whole(data, jsonscan.MembersAt(data, 0, func(k []byte, i int) int {
 		switch string(k) {
 		case list:
 			if seenList {
-				return false
+				return -1
 			}
 			seenList = true
-			return items(v)
+			return items(i)
 		case "next_token":
 			if seenNext {
-				return false
+				return -1
 			}
 			seenNext = true
-			return stringPtr(v, next)
+			return jsonscan.Value(data, i, func(v []byte) bool { return stringPtr(v, next) })
 		}
-		return jsonscan.Other(k, list, "next_token")
-	})
+		if !jsonscan.Other(k, list, "next_token") {
+			return -1
+		}
+		return jsonscan.Skip(data, i)
+	}))
 }

@@ -35,25 +35,26 @@ type member struct {
 // readListing. The members are decoded here, where json.Unmarshal matched
 // each key of each member by reflection.
 func (p *membersPage) ReadPage(data []byte) bool {
-	return readListing(data, "organization_users", p.readUsers, &p.NextToken)
+	return readListing(data, "organization_users", func(i int) int { return p.readUsers(data, i) }, &p.NextToken)
 }
 
-// readUsers reads organization_users: null leaves none, [] makes it
-// empty, as json.Unmarshal does; a null member is a zero one.
-func (p *membersPage) readUsers(v []byte) bool {
-	if jsonscan.IsNull(v) {
+// readUsers reads organization_users, which starts at b[i]: null leaves
+// none, [] makes it empty, as json.Unmarshal does; a null member is a
+// zero one.
+func (p *membersPage) readUsers(b []byte, i int) int {
+	if jsonscan.IsNull(b[i:min(i+4, len(b))]) {
 		p.Users = nil
-		return true
+		return i + len("null")
 	}
 	users := []member{}
-	if !jsonscan.Elements(v, func(e []byte) bool {
+	end := jsonscan.ElementsAt(b, i, func(i int) int {
 		users = append(users, member{})
-		return jsonscan.Object(e, users[len(users)-1].read)
-	}) {
-		return false
+		return jsonscan.ObjectAt(b, i, users[len(users)-1].read)
+	})
+	if end >= 0 {
+		p.Users = users
 	}
-	p.Users = users
-	return true
+	return end
 }
 
 // read reads one member of a member object into m.
@@ -82,33 +83,39 @@ func (f *Fetcher) listMembers(ctx context.Context, code string, emit fetch.Emit)
 	return paginate(ctx, f, path, q, "read:organization_users", "list members of "+code,
 		func(p *membersPage) *string { return p.NextToken },
 		func(ctx context.Context, p *membersPage) error {
-			for _, m := range p.Users {
-				uid := str(m.ID)
-				if uid == "" {
-					return fmt.Errorf("list members of %s: a member without an id", code)
-				}
-				g := grant(uid, code, memberEnt)
-				if m.JoinedOn != nil {
-					g.Raw = joinedOn(*m.JoinedOn)
-				}
-				if err := emit(ctx, g); err != nil {
+			return memberRecords(ctx, code, memberEnt, roles, p, emit)
+		})
+}
+
+// memberRecords emits the grants of a page of code's members, and the
+// entitlement of each role key not in roles yet.
+func memberRecords(ctx context.Context, code, memberEnt string, roles map[string]bool, p *membersPage, emit fetch.Emit) error {
+	for _, m := range p.Users {
+		uid := str(m.ID)
+		if uid == "" {
+			return fmt.Errorf("list members of %s: a member without an id", code)
+		}
+		g := grant(uid, code, memberEnt)
+		if m.JoinedOn != nil {
+			g.Raw = joinedOn(*m.JoinedOn)
+		}
+		if err := emit(ctx, g); err != nil {
+			return err
+		}
+		for _, key := range m.Roles {
+			ent := idsnap.EntitlementID(code, rolePrefix+key)
+			if !roles[key] {
+				roles[key] = true
+				if err := emit(ctx, idsnap.Record{Kind: idsnap.KindEntitlement, ID: ent, ResourceID: code, Name: key}); err != nil {
 					return err
 				}
-				for _, key := range m.Roles {
-					ent := idsnap.EntitlementID(code, rolePrefix+key)
-					if !roles[key] {
-						roles[key] = true
-						if err := emit(ctx, idsnap.Record{Kind: idsnap.KindEntitlement, ID: ent, ResourceID: code, Name: key}); err != nil {
-							return err
-						}
-					}
-					if err := emit(ctx, grant(uid, code, ent)); err != nil {
-						return err
-					}
-				}
 			}
-			return nil
-		})
+			if err := emit(ctx, grant(uid, code, ent)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // joinedOn is a member grant's Raw, {"joined_on":…}, as json.Marshal of a

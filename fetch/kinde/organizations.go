@@ -26,7 +26,7 @@ type orgsPage struct {
 // ReadPage is the fast path of fetch.Client for an organizations page;
 // see readListing.
 func (p *orgsPage) ReadPage(data []byte) bool {
-	return readListing(data, "organizations", func(v []byte) bool { return jsonscan.Raws(v, &p.Organizations) }, &p.NextToken)
+	return readListing(data, "organizations", func(i int) int { return jsonscan.RawsAt(data, i, &p.Organizations) }, &p.NextToken)
 }
 
 type organization struct {

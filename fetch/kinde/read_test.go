@@ -206,3 +206,88 @@ func FuzzPageReaders(f *testing.F) {
 		}
 	})
 }
+
+// capturePages pulls a generated tenant from the fake and returns the
+// bodies of its listings by path.
+func capturePages(tb testing.TB, users, orgs int) map[string][][]byte {
+	tb.Helper()
+	srv := kindetest.NewServer(kindetest.Generate(7, users, orgs), kindetest.Config{})
+	defer srv.Close()
+	rec := &recorder{bodies: map[string][][]byte{}}
+	c := fetch.NewClient(fetch.Options{RequestsPerSecond: 1e6, HTTPClient: &http.Client{Transport: rec}})
+	f, err := New(idsnap.Source{Name: "k", Provider: "kinde", BaseURL: srv.URL, Settings: map[string]string{"client_id": kindetest.DemoClientID},
+		Secrets: map[string]idsnap.Secret{"client_secret": kindetest.DemoClientSecret}}, c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Fetch(context.Background(), func(context.Context, idsnap.Record) error { return nil }); err != nil {
+		tb.Fatal(err)
+	}
+	return rec.bodies
+}
+
+// BenchmarkPageRecords reads the fake's pages of 5000 users and 100
+// organizations and makes their records, as the listings do: the
+// fetcher's own CPU per record, without the network or the store.
+func BenchmarkPageRecords(b *testing.B) {
+	bodies := capturePages(b, 5000, 100)
+	emit := func(context.Context, idsnap.Record) error { return nil }
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		for path, pages := range bodies {
+			for _, body := range pages {
+				switch {
+				case path == "/api/v1/users":
+					var p usersPage
+					if !p.ReadPage(body) {
+						b.Fatal("users page declined")
+					}
+					for _, raw := range p.Users {
+						if _, err := userRecord(raw); err != nil {
+							b.Fatal(err)
+						}
+					}
+				case path == "/api/v1/organizations":
+					var p orgsPage
+					if !p.ReadPage(body) {
+						b.Fatal("organizations page declined")
+					}
+				default:
+					var p membersPage
+					if !p.ReadPage(body) {
+						b.Fatal("members page declined")
+					}
+					if err := memberRecords(ctx, "org", idsnap.EntitlementID("org", memberKey), map[string]bool{}, &p, emit); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkReadPages reads the fake's pages of 5000 users and 100
+// organizations with their ReadPage alone.
+func BenchmarkReadPages(b *testing.B) {
+	bodies := capturePages(b, 5000, 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		for path, pages := range bodies {
+			for _, body := range pages {
+				var r fetch.PageReader
+				switch {
+				case path == "/api/v1/users":
+					r = new(usersPage)
+				case path == "/api/v1/organizations":
+					r = new(orgsPage)
+				default:
+					r = new(membersPage)
+				}
+				if !r.ReadPage(body) {
+					b.Fatalf("%s: page declined", path)
+				}
+			}
+		}
+	}
+}

@@ -37,7 +37,7 @@ type usersPage struct {
 // ReadPage is the fast path of fetch.Client for a users page; see
 // readListing.
 func (p *usersPage) ReadPage(data []byte) bool {
-	return readListing(data, "users", func(v []byte) bool { return jsonscan.Raws(v, &p.Users) }, &p.NextToken)
+	return readListing(data, "users", func(i int) int { return jsonscan.RawsAt(data, i, &p.Users) }, &p.NextToken)
 }
 
 // user is what the normalized fields need of a users_response item.

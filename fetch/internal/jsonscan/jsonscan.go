@@ -36,35 +36,49 @@ func Decode[T any](raw []byte, read func(*T, []byte) bool) (T, error) {
 // object b, in order; key is as sent, without escapes. It returns false
 // when b is not an object of plain keys, or when member returns false.
 func Members(b []byte, member func(key, val []byte) bool) bool {
-	i := jsonbytes.Space(b, 0)
+	return Whole(b, MembersAt(b, 0, func(key []byte, i int) int {
+		end := jsonbytes.ValueEnd(b, i)
+		if end < 0 || !member(key, b[i:end]) {
+			return -1
+		}
+		return end
+	}))
+}
+
+// MembersAt reads the object that starts at b[i] (space may come first)
+// as Members reads one,
+// but hands member where each value starts, for it to return where the
+// value ends (or -1 to decline): a large value, such as the array of a
+// page, is then read in one pass, where Members would first skip it to
+// find its end. It returns where the object ends, or -1.
+func MembersAt(b []byte, i int, member func(key []byte, i int) int) int {
+	i = jsonbytes.Space(b, i)
 	if i >= len(b) || b[i] != '{' {
-		return false
+		return -1
 	}
 	i = jsonbytes.Space(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return jsonbytes.Space(b, i+1) == len(b)
+		return i + 1
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return false
+			return -1
 		}
 		end, escaped, _ := jsonbytes.StringEnd(b, i)
 		if end < 0 || escaped {
-			return false
+			return -1
 		}
 		key := b[i+1 : end-1]
 		i = jsonbytes.Space(b, end)
 		if i >= len(b) || b[i] != ':' {
-			return false
+			return -1
 		}
-		i = jsonbytes.Space(b, i+1)
-		end = jsonbytes.ValueEnd(b, i)
-		if end < 0 || !member(key, b[i:end]) {
-			return false
+		if end = member(key, jsonbytes.Space(b, i+1)); end < 0 {
+			return -1
 		}
 		next, closed, ok := after(b, end, '}')
 		if !ok || closed {
-			return ok
+			return next
 		}
 		i = next
 	}
@@ -73,42 +87,55 @@ func Members(b []byte, member func(key, val []byte) bool) bool {
 // Elements calls elem with each element of the array b, in order. It
 // returns false when b is not an array, or when elem returns false.
 func Elements(b []byte, elem func(val []byte) bool) bool {
-	i := jsonbytes.Space(b, 0)
+	return Whole(b, ElementsAt(b, 0, func(i int) int {
+		end := jsonbytes.ValueEnd(b, i)
+		if end < 0 || !elem(b[i:end]) {
+			return -1
+		}
+		return end
+	}))
+}
+
+// ElementsAt is MembersAt for the array that starts at b[i]: elem gets
+// where each element starts and returns where it ends, or -1.
+func ElementsAt(b []byte, i int, elem func(i int) int) int {
+	i = jsonbytes.Space(b, i)
 	if i >= len(b) || b[i] != '[' {
-		return false
+		return -1
 	}
 	i = jsonbytes.Space(b, i+1)
 	if i < len(b) && b[i] == ']' {
-		return jsonbytes.Space(b, i+1) == len(b)
+		return i + 1
 	}
 	for {
-		end := jsonbytes.ValueEnd(b, i)
-		if end < 0 || !elem(b[i:end]) {
-			return false
+		end := elem(i)
+		if end < 0 {
+			return -1
 		}
 		next, closed, ok := after(b, end, ']')
 		if !ok || closed {
-			return ok
+			return next
 		}
 		i = next
 	}
 }
 
 // after reads what follows a member or element that ends at end: a comma
-// (next is where the following one starts) or close, which must end b.
-// ok is false for anything else.
+// (next is where the following one starts, closed false) or close (next
+// is just past it, closed true). ok is false for anything else, and next
+// is then -1.
 func after(b []byte, end int, close byte) (next int, closed, ok bool) {
 	i := jsonbytes.Space(b, end)
 	if i >= len(b) {
-		return 0, false, false
+		return -1, false, false
 	}
 	switch b[i] {
 	case ',':
 		return jsonbytes.Space(b, i+1), false, true
 	case close:
-		return 0, true, jsonbytes.Space(b, i+1) == len(b)
+		return i + 1, true, true
 	}
-	return 0, false, false
+	return -1, false, false
 }
 
 // String reads a string value into s as json.Unmarshal does; null leaves
@@ -181,25 +208,59 @@ func Strings(v []byte, p *[]string) bool {
 	return true
 }
 
-// Raws reads an array into p as json.Unmarshal reads it into a
-// []json.RawMessage: null sets p to nil, [] makes it empty. The elements
-// are sub-slices of v, where json.Unmarshal copies them: their bytes are
-// the same, and a page's body is its own.
-func Raws(v []byte, p *[]json.RawMessage) bool {
-	if IsNull(v) {
+// RawsAt reads the array that starts at b[i] into p as json.Unmarshal
+// reads it into a []json.RawMessage: null sets p to nil, [] makes it
+// empty. The elements are sub-slices of b, where json.Unmarshal copies
+// them: their bytes are the same, and a page's body is its own. It
+// returns where the array ends, or -1.
+func RawsAt(b []byte, i int, p *[]json.RawMessage) int {
+	if i = jsonbytes.Space(b, i); nullAt(b, i) {
 		*p = nil
-		return true
+		return i + len("null")
 	}
 	out := []json.RawMessage{}
-	if !Elements(v, func(e []byte) bool {
-		out = append(out, e)
-		return true
-	}) {
-		return false
+	end := ElementsAt(b, i, func(i int) int {
+		end := jsonbytes.ValueEnd(b, i)
+		if end >= 0 {
+			out = append(out, b[i:end])
+		}
+		return end
+	})
+	if end >= 0 {
+		*p = out
 	}
-	*p = out
-	return true
+	return end
 }
+
+// ObjectAt is Object for the value that starts at b[i], for a MembersAt
+// or ElementsAt callback: it returns where the value ends, or -1.
+func ObjectAt(b []byte, i int, member func(key, val []byte) bool) int {
+	if i = jsonbytes.Space(b, i); nullAt(b, i) {
+		return i + len("null")
+	}
+	return MembersAt(b, i, func(key []byte, i int) int { return Value(b, i, func(v []byte) bool { return member(key, v) }) })
+}
+
+// Value reads the value that starts at b[i] with read, for a MembersAt or
+// ElementsAt callback: it returns where the value ends, or -1 when read
+// declines it.
+func Value(b []byte, i int, read func(v []byte) bool) int {
+	end := jsonbytes.ValueEnd(b, i)
+	if end < 0 || !read(b[i:end]) {
+		return -1
+	}
+	return end
+}
+
+// Skip returns where the value that starts at b[i] ends, or -1.
+func Skip(b []byte, i int) int { return jsonbytes.ValueEnd(b, i) }
+
+// Whole says whether end, where the value read from the start of b ends
+// (-1: it was declined), is the end of b but for space.
+func Whole(b []byte, end int) bool { return end >= 0 && jsonbytes.Space(b, end) == len(b) }
+
+// nullAt says whether the value at b[i] is null.
+func nullAt(b []byte, i int) bool { return len(b)-i >= 4 && string(b[i:i+4]) == "null" }
 
 // Object reads an object value with Members; null leaves it.
 func Object(v []byte, member func(key, val []byte) bool) bool {

@@ -98,7 +98,7 @@ func TestOther(t *testing.T) {
 	}
 }
 
-func TestRaws(t *testing.T) {
+func TestRawsAt(t *testing.T) {
 	for _, tt := range []struct {
 		v    string
 		want bool
@@ -106,8 +106,9 @@ func TestRaws(t *testing.T) {
 		{`null`, true}, {`[]`, true}, {` [ 1 , "a" , null , {"b":[]} ] `, true},
 		{`{}`, false}, {`"a"`, false}, {`1`, false},
 	} {
-		if got := sameAsJSON(t, tt.v, Raws); got != tt.want {
-			t.Errorf("Raws(%s) = %v, want %v", tt.v, got, tt.want)
+		raws := func(b []byte, p *[]json.RawMessage) bool { return Whole(b, RawsAt(b, 0, p)) }
+		if got := sameAsJSON(t, tt.v, raws); got != tt.want {
+			t.Errorf("RawsAt(%s) = %v, want %v", tt.v, got, tt.want)
 		}
 	}
 }
@@ -121,5 +122,30 @@ func TestUnquote(t *testing.T) {
 		if isString := len(v) > 1 && v[0] == '"'; ok != isString || (ok && (err != nil || got != want)) {
 			t.Errorf("Unquote(%s) = %q, %v; json.Unmarshal %q, %v", v, got, ok, want, err)
 		}
+	}
+}
+
+// The At readers read a value inside a larger one and say where it ends.
+func TestAt(t *testing.T) {
+	b := []byte(`[ {"a":[1,2],"b":{"c":"}"}} , [ "x" , null ] , null , {} ]`)
+	var keys []string
+	if end := MembersAt(b, 1, func(k []byte, i int) int { keys = append(keys, string(k)); return Skip(b, i) }); end != 27 || len(keys) != 2 {
+		t.Errorf("MembersAt = %d, %q; want 27, [a b]", end, keys)
+	}
+	var raws []json.RawMessage
+	if end := RawsAt(b, 30, &raws); end != 44 || len(raws) != 2 || string(raws[0]) != `"x"` || string(raws[1]) != "null" {
+		t.Errorf("RawsAt = %d, %q; want 44, [\"x\" null]", end, raws)
+	}
+	if end := ObjectAt(b, 46, func(k, v []byte) bool { return false }); end != 51 {
+		t.Errorf("ObjectAt(null) = %d, want 51", end)
+	}
+	if end := ObjectAt(b, 53, func(k, v []byte) bool { return false }); end != 56 {
+		t.Errorf("ObjectAt({}) = %d, want 56", end)
+	}
+	if end := ElementsAt(b, 0, func(i int) int { return Skip(b, i) }); !Whole(b, end) {
+		t.Errorf("ElementsAt = %d, want %d", end, len(b))
+	}
+	if end := ObjectAt(b, 2, func(k, v []byte) bool { return string(k) != "b" }); end != -1 {
+		t.Errorf("ObjectAt with a declined member = %d, want -1", end)
 	}
 }

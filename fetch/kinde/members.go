@@ -42,7 +42,7 @@ func (p *membersPage) ReadPage(data []byte) bool {
 // none, [] makes it empty, as json.Unmarshal does; a null member is a
 // zero one.
 func (p *membersPage) readUsers(b []byte, i int) int {
-	if jsonscan.IsNull(b[i:min(i+4, len(b))]) {
+	if jsonscan.NullAt(b, i) {
 		p.Users = nil
 		return i + len("null")
 	}

@@ -31,60 +31,71 @@ type address struct {
 // read is the fast path of jsonscan.Decode: it decodes an identity as
 // json.Unmarshal does, or reports false for what it leaves to it. Of an
 // identity Kratos sends, it skips everything but the few members above,
-// which json.Unmarshal would check and match key by key.
+// which json.Unmarshal would check and match key by key. Traits and
+// addresses are read where they start, not skipped first to find where
+// they end.
 func (id *identity) read(b []byte) bool {
 	seenAddrs := false
-	return jsonscan.Members(b, func(k, v []byte) bool {
+	return jsonscan.Whole(b, jsonscan.MembersAt(b, 0, func(k []byte, i int) int {
 		switch string(k) {
-		case "id":
-			return jsonscan.String(v, &id.ID)
-		case "state":
-			return jsonscan.String(v, &id.State)
 		case "traits":
-			return id.Traits.UnmarshalJSON(v) == nil
+			return id.Traits.readAt(b, i)
 		case "verifiable_addresses":
 			// json.Unmarshal decodes a repeated array into the elements
 			// of the one before; that is left to it.
 			if seenAddrs {
-				return false
+				return -1
 			}
 			seenAddrs = true
-			return id.readAddresses(v)
-		case "external_id":
-			return jsonscan.String(v, &id.ExternalID)
-		case "created_at":
-			// time.Time's own method, as json.Unmarshal calls it: null
-			// leaves the time, anything but an RFC 3339 string fails.
-			return id.CreatedAt.UnmarshalJSON(v) == nil
+			return id.readAddresses(b, i)
 		}
-		return jsonscan.Other(k, "id", "state", "traits", "verifiable_addresses", "external_id", "created_at")
-	})
+		return jsonscan.Value(b, i, func(v []byte) bool { return id.member(k, v) })
+	}))
 }
 
-// readAddresses reads verifiable_addresses into a fresh id: null leaves
-// them nil, [] makes them empty, as json.Unmarshal does.
-func (id *identity) readAddresses(v []byte) bool {
-	if jsonscan.IsNull(v) {
-		return true
+// member reads the members of an identity but traits and addresses.
+func (id *identity) member(k, v []byte) bool {
+	switch string(k) {
+	case "id":
+		return jsonscan.String(v, &id.ID)
+	case "state":
+		return jsonscan.String(v, &id.State)
+	case "external_id":
+		return jsonscan.String(v, &id.ExternalID)
+	case "created_at":
+		// time.Time's own method, as json.Unmarshal calls it: null
+		// leaves the time, anything but an RFC 3339 string fails.
+		return id.CreatedAt.UnmarshalJSON(v) == nil
+	}
+	return jsonscan.Other(k, "id", "state", "traits", "verifiable_addresses", "external_id", "created_at")
+}
+
+// readAddresses reads the verifiable_addresses that start at b[i] into a
+// fresh id, and returns where they end: null leaves them nil, [] makes
+// them empty, as json.Unmarshal does.
+func (id *identity) readAddresses(b []byte, i int) int {
+	if jsonscan.NullAt(b, i) {
+		return i + len("null")
 	}
 	addrs := []address{}
-	ok := jsonscan.Elements(v, func(v []byte) bool {
+	end := jsonscan.ElementsAt(b, i, func(i int) int {
 		addrs = append(addrs, address{})
-		a := &addrs[len(addrs)-1]
-		return jsonscan.Object(v, func(k, v []byte) bool {
-			switch string(k) {
-			case "value":
-				return jsonscan.String(v, &a.Value)
-			case "verified":
-				return jsonscan.Bool(v, &a.Verified)
-			case "via":
-				return jsonscan.String(v, &a.Via)
-			}
-			return jsonscan.Other(k, "value", "verified", "via")
-		})
+		return jsonscan.ObjectAt(b, i, addrs[len(addrs)-1].member)
 	})
 	id.VerifiableAddresses = addrs
-	return ok
+	return end
+}
+
+func (a *address) member(k, v []byte) bool {
+	switch string(k) {
+	case "value":
+		return jsonscan.String(v, &a.Value)
+	case "verified":
+		return jsonscan.Bool(v, &a.Verified)
+	case "via":
+		return jsonscan.String(v, &a.Via)
+	}
+	return jsonscan.Other(k, "value", "verified", "via")
 }
 
 // traits reads the conventional trait names of Ory's identity schemas. Any
@@ -113,22 +124,34 @@ func (tr *traits) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*traitFields)(tr))
 }
 
+// readAt reads the traits that start at b[i] as UnmarshalJSON does, and
+// returns where they end.
+func (tr *traits) readAt(b []byte, i int) int {
+	*tr = traits{}
+	if i < len(b) && b[i] == '{' {
+		if end := jsonscan.ObjectAt(b, i, tr.member); end >= 0 {
+			return end
+		}
+	}
+	return jsonscan.Value(b, i, func(v []byte) bool { return tr.UnmarshalJSON(v) == nil })
+}
+
 // read is the fast path of UnmarshalJSON for an object of plain keys;
 // a key json.Unmarshal would fold onto a field is left to it.
-func (tr *traits) read(b []byte) bool {
-	return jsonscan.Members(b, func(k, v []byte) bool {
-		switch string(k) {
-		case "email":
-			tr.Email.read(v)
-		case "name":
-			tr.Name.read(v)
-		case "username":
-			tr.Username.read(v)
-		default:
-			return jsonscan.Other(k, "email", "name", "username")
-		}
-		return true
-	})
+func (tr *traits) read(b []byte) bool { return jsonscan.Members(b, tr.member) }
+
+func (tr *traits) member(k, v []byte) bool {
+	switch string(k) {
+	case "email":
+		tr.Email.read(v)
+	case "name":
+		tr.Name.read(v)
+	case "username":
+		tr.Username.read(v)
+	default:
+		return jsonscan.Other(k, "email", "name", "username")
+	}
+	return true
 }
 
 // text is a trait that counts only when it is a string: any other value,

@@ -214,7 +214,7 @@ func Strings(v []byte, p *[]string) bool {
 // them: their bytes are the same, and a page's body is its own. It
 // returns where the array ends, or -1.
 func RawsAt(b []byte, i int, p *[]json.RawMessage) int {
-	if i = jsonbytes.Space(b, i); nullAt(b, i) {
+	if i = jsonbytes.Space(b, i); NullAt(b, i) {
 		*p = nil
 		return i + len("null")
 	}
@@ -235,7 +235,7 @@ func RawsAt(b []byte, i int, p *[]json.RawMessage) int {
 // ObjectAt is Object for the value that starts at b[i], for a MembersAt
 // or ElementsAt callback: it returns where the value ends, or -1.
 func ObjectAt(b []byte, i int, member func(key, val []byte) bool) int {
-	if i = jsonbytes.Space(b, i); nullAt(b, i) {
+	if i = jsonbytes.Space(b, i); NullAt(b, i) {
 		return i + len("null")
 	}
 	return MembersAt(b, i, func(key []byte, i int) int { return Value(b, i, func(v []byte) bool { return member(key, v) }) })
@@ -260,7 +260,7 @@ func Skip(b []byte, i int) int { return jsonbytes.ValueEnd(b, i) }
 func Whole(b []byte, end int) bool { return end >= 0 && jsonbytes.Space(b, end) == len(b) }
 
 // nullAt says whether the value at b[i] is null.
-func nullAt(b []byte, i int) bool { return len(b)-i >= 4 && string(b[i:i+4]) == "null" }
+func NullAt(b []byte, i int) bool { return len(b)-i >= 4 && string(b[i:i+4]) == "null" }
 
 // Object reads an object value with Members; null leaves it.
 func Object(v []byte, member func(key, val []byte) bool) bool {

@@ -46,11 +46,10 @@ func Members(b []byte, member func(key, val []byte) bool) bool {
 }
 
 // MembersAt reads the object that starts at b[i] (space may come first)
-// as Members reads one,
-// but hands member where each value starts, for it to return where the
-// value ends (or -1 to decline): a large value, such as the array of a
-// page, is then read in one pass, where Members would first skip it to
-// find its end. It returns where the object ends, or -1.
+// as Members reads one, but hands member where each value starts, for it
+// to return where the value ends (or -1 to decline): a large value, such
+// as the array of a page, is then read in one pass, where Members would
+// first skip it to find its end. It returns where the object ends, or -1.
 func MembersAt(b []byte, i int, member func(key []byte, i int) int) int {
 	i = jsonbytes.Space(b, i)
 	if i >= len(b) || b[i] != '{' {
@@ -259,7 +258,7 @@ func Skip(b []byte, i int) int { return jsonbytes.ValueEnd(b, i) }
 // (-1: it was declined), is the end of b but for space.
 func Whole(b []byte, end int) bool { return end >= 0 && jsonbytes.Space(b, end) == len(b) }
 
-// nullAt says whether the value at b[i] is null.
+// NullAt says whether the value that starts at b[i] is null.
 func NullAt(b []byte, i int) bool { return len(b)-i >= 4 && string(b[i:i+4]) == "null" }
 
 // Object reads an object value with Members; null leaves it.

@@ -45,7 +45,7 @@ func TestUserReader(t *testing.T) {
 	}
 }
 
-// FuzzUserReader: users come from a page json.Unmarshal validated, so
+// FuzzUserReader: users come from a page the client validated, so
 // only valid JSON is a user the reader sees.
 func FuzzUserReader(f *testing.F) {
 	for _, c := range userCases {

@@ -78,7 +78,7 @@ func (f *Fetcher) listUsers(ctx context.Context, emit fetch.Emit) error {
 
 // read is the fast path of jsonscan.Decode: it decodes a user as
 // json.Unmarshal does, or reports false for what it leaves to it. The
-// page it came from was validated by json.Unmarshal, and decoding each
+// page it came from was validated by the client, and decoding each
 // user again by reflection was the largest cost of a Kinde re-pull.
 func (u *user) read(b []byte) bool {
 	return jsonscan.Members(b, func(k, v []byte) bool {

@@ -226,9 +226,9 @@ func (a *arrayBody) ReadPage(data []byte) bool {
 
 // items splits the array into its elements, as decoding it into
 // []json.RawMessage would, without copying them. The array is valid JSON
-// (json.Unmarshal checks all its input before it calls UnmarshalJSON), so
-// finding where an element ends takes no more than skipping strings and
-// counting brackets; a second full parse cost a sixth of a pull's CPU.
+// (the client validates a body before ReadPage, json.Unmarshal all its
+// input before it calls UnmarshalJSON), so finding where an element ends
+// takes no more than skipping strings and counting brackets.
 func (a arrayBody) items() []json.RawMessage {
 	var items []json.RawMessage
 	i := jsonbytes.Space(a, 0) + 1 // past '['

@@ -157,21 +157,10 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // TestPageReadersOnFake: every page of the fake's listings is read by
 // its reader, as json.Unmarshal reads it.
 func TestPageReadersOnFake(t *testing.T) {
-	srv := kindetest.NewServer(kindetest.Generate(7, 1200, 30), kindetest.Config{})
-	defer srv.Close()
-	rec := &recorder{bodies: map[string][][]byte{}}
-	c := fetch.NewClient(fetch.Options{RequestsPerSecond: 1e6, HTTPClient: &http.Client{Transport: rec}})
-	f, err := New(idsnap.Source{Name: "k", Provider: "kinde", BaseURL: srv.URL, Settings: map[string]string{"client_id": kindetest.DemoClientID},
-		Secrets: map[string]idsnap.Secret{"client_secret": kindetest.DemoClientSecret}}, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Fetch(context.Background(), func(context.Context, idsnap.Record) error { return nil }); err != nil {
-		t.Fatal(err)
-	}
+	bodies := capturePages(t, 1200, 30)
 	n := map[string]int{}
-	for path, bodies := range rec.bodies {
-		for _, b := range bodies {
+	for path, pages := range bodies {
+		for _, b := range pages {
 			var ok bool
 			switch {
 			case path == "/api/v1/users":
@@ -189,8 +178,8 @@ func TestPageReadersOnFake(t *testing.T) {
 			n[strings.TrimSuffix(path[:min(len(path), 22)], "/")]++
 		}
 	}
-	if n["/api/v1/users"] < 3 || n["/api/v1/organizations"] < 1 || len(rec.bodies) < 30 {
-		t.Fatalf("too few pages read: %v over %d paths", n, len(rec.bodies))
+	if n["/api/v1/users"] < 3 || n["/api/v1/organizations"] < 1 || len(bodies) < 30 {
+		t.Fatalf("too few pages read: %v over %d paths", n, len(bodies))
 	}
 }
 

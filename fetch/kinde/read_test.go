@@ -280,3 +280,16 @@ func BenchmarkReadPages(b *testing.B) {
 		}
 	}
 }
+
+// joinedOn writes what json.Marshal of a map writes, for any time.
+func TestJoinedOn(t *testing.T) {
+	for _, s := range []string{"2024-01-01T00:00:00+00:00", "", `a"b`, `a\b`, "<&>", "\x01", "\x7f", "é", "\xff", "\u2028"} {
+		want, err := json.Marshal(map[string]string{"joined_on": s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := joinedOn(s); string(got) != string(want) {
+			t.Errorf("joinedOn(%q) = %s, want %s", s, got, want)
+		}
+	}
+}

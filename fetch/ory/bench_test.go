@@ -8,6 +8,7 @@ import (
 
 	"github.com/idsnap/idsnap"
 	"github.com/idsnap/idsnap/fetch/ory/orytest"
+	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
 // BenchmarkPageRecords reads a page of 500 of the fake's identities and
@@ -25,8 +26,8 @@ func BenchmarkPageRecords(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		var p arrayBody
-		if !p.ReadPage(body) {
+		var p arrayBody // read as the client reads it: validated, then ReadPage
+		if !jsonbytes.Valid(body) || !p.ReadPage(body) {
 			b.Fatal("page declined")
 		}
 		if err := emitEach(context.Background(), p.items(), emit); err != nil {

@@ -49,7 +49,8 @@ func (p *membersPage) readUsers(b []byte, i int) int {
 	users := []member{}
 	end := jsonscan.ElementsAt(b, i, func(i int) int {
 		users = append(users, member{})
-		return jsonscan.ObjectAt(b, i, users[len(users)-1].read)
+		m, c := &users[len(users)-1], new([2]string) // a member's strings share one array
+		return jsonscan.ObjectAt(b, i, func(k, v []byte) bool { return m.read(k, v, c) })
 	})
 	if end >= 0 {
 		p.Users = users
@@ -57,13 +58,13 @@ func (p *membersPage) readUsers(b []byte, i int) int {
 	return end
 }
 
-// read reads one member of a member object into m.
-func (m *member) read(k, v []byte) bool {
+// read reads one member of a member object into m, its strings into c.
+func (m *member) read(k, v []byte, c *[2]string) bool {
 	switch string(k) {
 	case "id":
-		return stringPtr(v, &m.ID)
+		return stringAt(v, &m.ID, &c[0])
 	case "joined_on":
-		return stringPtr(v, &m.JoinedOn)
+		return stringAt(v, &m.JoinedOn, &c[1])
 	case "roles":
 		return jsonscan.Strings(v, &m.Roles)
 	}

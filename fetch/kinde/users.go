@@ -81,28 +81,30 @@ func (f *Fetcher) listUsers(ctx context.Context, emit fetch.Emit) error {
 // page it came from was validated by the client, and decoding each
 // user again by reflection was the largest cost of a Kinde re-pull.
 func (u *user) read(b []byte) bool {
+	// The user's strings share one array, not a heap cell each.
+	c := new([8]string)
 	return jsonscan.Members(b, func(k, v []byte) bool {
 		switch string(k) {
 		case "id":
 			return jsonscan.String(v, &u.ID)
 		case "provided_id":
-			return stringPtr(v, &u.ProvidedID)
+			return stringAt(v, &u.ProvidedID, &c[0])
 		case "email":
-			return stringPtr(v, &u.Email)
+			return stringAt(v, &u.Email, &c[1])
 		case "username":
-			return stringPtr(v, &u.Username)
+			return stringAt(v, &u.Username, &c[2])
 		case "first_name":
-			return stringPtr(v, &u.FirstName)
+			return stringAt(v, &u.FirstName, &c[3])
 		case "last_name":
-			return stringPtr(v, &u.LastName)
+			return stringAt(v, &u.LastName, &c[4])
 		case "full_name":
-			return stringPtr(v, &u.FullName)
+			return stringAt(v, &u.FullName, &c[5])
 		case "is_suspended":
 			return jsonscan.Bool(v, &u.IsSuspended)
 		case "created_on":
-			return stringPtr(v, &u.CreatedOn)
+			return stringAt(v, &u.CreatedOn, &c[6])
 		case "last_signed_in":
-			return stringPtr(v, &u.LastSignedIn)
+			return stringAt(v, &u.LastSignedIn, &c[7])
 		case "total_sign_ins":
 			return numberPtr(v, &u.TotalSignIns)
 		case "failed_sign_ins":
@@ -120,11 +122,22 @@ func stringPtr(v []byte, p **string) bool {
 		*p = nil
 		return true
 	}
-	var s string
-	if !jsonscan.String(v, &s) {
+	return stringAt(v, p, new(string))
+}
+
+// stringAt reads a string into cell and points p at it; null sets p to
+// nil. A key sent twice reads into the same cell, as json.Unmarshal
+// decodes into what p points at.
+func stringAt(v []byte, p **string, cell *string) bool {
+	if jsonscan.IsNull(v) {
+		*p = nil
+		return true
+	}
+	s, ok := jsonscan.Unquote(v)
+	if !ok {
 		return false
 	}
-	*p = &s
+	*cell, *p = s, cell
 	return true
 }
 

@@ -343,7 +343,7 @@ func (s *Stage) digest(ctx context.Context, counts map[idsnap.Kind]int64, read *
 		id := str(v[1])
 		hash, _ := v[2].([]byte)
 		vid, _ := i64(v[3])
-		read.add(keyOf(int(code), id), hashFP(hash), vid)
+		read.add(hashFP(hash), vid)
 		k := kindOf(int(code))
 		if code == lastKind && id == lastID {
 			return fmt.Errorf("duplicate %s %q", k, id)

@@ -35,8 +35,7 @@ import (
 // versions it inserted and of the activity it recorded as each batch is
 // applied, then, at Commit, the entries it loaded that the pull saw
 // unchanged. Before the commit, it tallies what it wrote against the
-// versions the digest reads (count and a sum over key, hash and version
-// id); only when they agree, and once the snapshot is committed, is the
+// versions the digest reads (count and a sum over hash and version id); only when they agree, and once the snapshot is committed, is the
 // file renamed into place. Entries are in no particular order: the loader
 // sorts them.
 //
@@ -71,8 +70,10 @@ func readEntry(b []byte) entry {
 	return entry{key: fp{u(0), u(1)}, hash: fp{u(2), u(3)}, act: u(4), vid: int64(u(5))}
 }
 
-// tally is a multiset fingerprint of (key, hash, vid) triples: the index
-// the Stage wrote and the versions the digest read must have the same.
+// tally is a multiset fingerprint of (hash, vid) pairs: the index the
+// Stage wrote and the versions the digest read must have the same. The
+// key is left out: the attribute hash covers kind and id already, and
+// deriving the key of every version read cost a tenth of the digest.
 type tally struct {
 	n   int64
 	sum uint64
@@ -80,13 +81,11 @@ type tally struct {
 
 var tallySeed = maphash.MakeSeed()
 
-func (t *tally) add(key, hash fp, vid int64) {
-	var b [40]byte
-	binary.LittleEndian.PutUint64(b[0:], key.hi)
-	binary.LittleEndian.PutUint64(b[8:], key.lo)
-	binary.LittleEndian.PutUint64(b[16:], hash.hi)
-	binary.LittleEndian.PutUint64(b[24:], hash.lo)
-	binary.LittleEndian.PutUint64(b[32:], uint64(vid))
+func (t *tally) add(hash fp, vid int64) {
+	var b [24]byte
+	binary.LittleEndian.PutUint64(b[0:], hash.hi)
+	binary.LittleEndian.PutUint64(b[8:], hash.lo)
+	binary.LittleEndian.PutUint64(b[16:], uint64(vid))
 	t.n++
 	t.sum += maphash.Bytes(tallySeed, b[:])
 }
@@ -218,7 +217,7 @@ func (w *indexWriter) add(e entry) {
 		return
 	}
 	w.buf = appendEntry(w.buf[:0], e)
-	w.wrote.add(e.key, e.hash, e.vid)
+	w.wrote.add(e.hash, e.vid)
 	if _, err := w.w.Write(w.buf); err != nil {
 		w.fail()
 	}

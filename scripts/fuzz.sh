@@ -13,6 +13,7 @@ for target in \
 	./fetch/kinde:FuzzPageReaders \
 	./fetch/internal/rawjson:FuzzObject \
 	./internal/jsonbytes:FuzzCanonical \
+	./internal/jsonbytes:FuzzCanonicalFast \
 	./internal/jsonbytes:FuzzValid \
 	./fetch/ory:FuzzDecode \
 	./fetch/ory:FuzzParseLink \

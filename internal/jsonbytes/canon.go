@@ -12,16 +12,45 @@ import (
 // space removed, so key order or indentation never counts as a change.
 // Strings and numbers are kept as the provider wrote them.
 func Canonical(src []byte) ([]byte, error) {
-	if !Valid(src) {
-		return nil, errors.New("not valid JSON")
+	form, p, err := canonicalize(src)
+	out := bytes.Clone(form)
+	p.release()
+	return out, err
+}
+
+// CanonicalString is string(Canonical(src)) with one copy of the form
+// instead of two: the store keeps Raw as a string.
+func CanonicalString(src []byte) (string, error) {
+	form, p, err := canonicalize(src)
+	out := string(form)
+	p.release()
+	return out, err
+}
+
+var errInvalid = errors.New("not valid JSON")
+
+// canonicalize returns the canonical form of src: src itself when it is
+// already canonical, which the validating pass finds out (the fetchers'
+// filters write canonical output, so that is the common case); else the
+// pooled walker's buffer, which the caller reads before releasing p.
+func canonicalize(src []byte) (form []byte, p *canon, err error) {
+	switch canonical, valid := check(src); {
+	case !valid:
+		return nil, nil, errInvalid
+	case canonical:
+		return src, nil, nil
 	}
-	p := canonPool.Get().(*canon)
+	p = canonPool.Get().(*canon)
 	p.s, p.i, p.tmp, p.ms = src, 0, p.tmp[:0], p.ms[:0]
 	p.value()
-	out := bytes.Clone(p.tmp)
-	p.s = nil
-	canonPool.Put(p)
-	return out, nil
+	return p.tmp, p, nil
+}
+
+func (p *canon) release() {
+	if p != nil {
+		p.s = nil
+		canonPool.Put(p)
+	}
 }
 
 var canonPool = sync.Pool{New: func() any { return new(canon) }}

@@ -94,3 +94,48 @@ func BenchmarkCanonicalSorted(b *testing.B) {
 		}
 	}
 }
+
+// slowCanonical is Canonical without the fast path: validate, then walk and
+// sort, as every record took before.
+func slowCanonical(src []byte) ([]byte, error) {
+	if !Valid(src) {
+		return nil, errInvalid
+	}
+	p := &canon{s: src}
+	p.value()
+	return p.tmp, nil
+}
+
+// FuzzCanonicalFast holds the fast path for canonical input to the walk it
+// skips: the same bytes (and error) from Canonical and CanonicalString for
+// every input, and the validating pass calls exactly the walk's fixed
+// points canonical (keys with escapes aside, which it leaves to the walk).
+func FuzzCanonicalFast(f *testing.F) {
+	for _, s := range []string{`{"a":2,"b":1}`, `{"b":1,"a":2}`, `{"a":1,"a":0}`, `{"a":{"c":1,"b":[]}}`, `[{"a":1},{"b":2,"a":3}]`,
+		`{"\u0062":1,"a":true}`, `{"a":true,"\u0062":1}`, ` {"a":1}`, `{"a":1} `, `{"a" :1}`, `[1, 2]`, `"x y"`, `1e5`, `{`, ``,
+		`{"":1,"a":2}`, "{\"\xff\":1,\"a\":2}", `{"ab":1,"a":2}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		want, werr := slowCanonical(in)
+		got, err := Canonical(in)
+		if (err != nil) != (werr != nil) || !bytes.Equal(got, want) {
+			t.Fatalf("Canonical(%q) = %q, %v; the walk gives %q, %v", in, got, err, want, werr)
+		}
+		s, err := CanonicalString(in)
+		if (err != nil) != (werr != nil) || s != string(want) {
+			t.Fatalf("CanonicalString(%q) = %q, %v; the walk gives %q, %v", in, s, err, want, werr)
+		}
+		canonical, valid := check(in)
+		if valid != (werr == nil) {
+			t.Fatalf("check(%q) valid = %v, Valid says %v", in, valid, werr == nil)
+		}
+		fixed := werr == nil && bytes.Equal(want, in)
+		if canonical && !fixed {
+			t.Fatalf("check(%q) says canonical, the walk gives %q", in, want)
+		}
+		if fixed && !canonical && !bytes.Contains(in, []byte(`\`)) {
+			t.Fatalf("check(%q) says not canonical, the walk leaves it as it is", in)
+		}
+	})
+}

@@ -1,5 +1,7 @@
 package jsonbytes
 
+import "bytes"
+
 // maxDepth is encoding/json's nesting limit: deeper input is not valid.
 const maxDepth = 10000
 
@@ -9,14 +11,43 @@ const maxDepth = 10000
 // encoding/json's table-driven scanner, which was the store's largest
 // cost per unchanged record.
 func Valid(b []byte) bool {
+	v := validator{b: b, loose: true}
+	return v.all()
+}
+
+// check is Valid that also reports whether b is canonical already, that
+// is whether Canonical would return it unchanged: no white space outside
+// strings, and each object's keys in order (equal keys allowed: the sort
+// is stable). A key with escapes counts as not canonical, since the walker
+// orders it by its decoded form.
+func check(b []byte) (canonical, valid bool) {
 	v := validator{b: b}
-	v.i = Space(b, 0)
-	return v.value(0) && Space(b, v.i) == len(b)
+	valid = v.all()
+	return valid && !v.loose, valid
 }
 
 type validator struct {
 	b []byte
 	i int
+	// loose is set once b is known not to be canonical (from the start
+	// when nobody asked), which ends the checks for it.
+	loose bool
+}
+
+func (v *validator) all() bool {
+	v.space()
+	if !v.value(0) {
+		return false
+	}
+	v.space()
+	return v.i == len(v.b)
+}
+
+// space moves past white space, which canonical JSON has none of.
+func (v *validator) space() {
+	if j := Space(v.b, v.i); j != v.i {
+		v.i, v.loose = j, true
+	}
 }
 
 func (v *validator) value(depth int) bool {
@@ -53,16 +84,26 @@ func (v *validator) literal(lit string) bool {
 
 func (v *validator) object(depth int) bool {
 	more, ok := v.open('}', depth)
+	var prev []byte // the last key, while the keys are in order
 	for ok && more {
 		b := v.b
+		ks := v.i
 		if v.i >= len(b) || b[v.i] != '"' || !v.string() {
 			return false
 		}
-		v.i = Space(b, v.i)
+		if !v.loose {
+			key := b[ks+1 : v.i-1]
+			if bytes.IndexByte(key, '\\') >= 0 || bytes.Compare(prev, key) > 0 {
+				v.loose = true
+			}
+			prev = key
+		}
+		v.space()
 		if v.i >= len(b) || b[v.i] != ':' {
 			return false
 		}
-		v.i = Space(b, v.i+1)
+		v.i++
+		v.space()
 		if !v.value(depth) {
 			return false
 		}
@@ -88,7 +129,8 @@ func (v *validator) open(close byte, depth int) (more, ok bool) {
 	if depth > maxDepth {
 		return false, false
 	}
-	v.i = Space(v.b, v.i+1)
+	v.i++
+	v.space()
 	if v.i < len(v.b) && v.b[v.i] == close {
 		v.i++
 		return false, true
@@ -99,13 +141,14 @@ func (v *validator) open(close byte, depth int) (more, ok bool) {
 // after reads what follows a member or element: a comma (more follows) or
 // close.
 func (v *validator) after(close byte) (more, ok bool) {
-	v.i = Space(v.b, v.i)
+	v.space()
 	if v.i >= len(v.b) {
 		return false, false
 	}
 	switch v.b[v.i] {
 	case ',':
-		v.i = Space(v.b, v.i+1)
+		v.i++
+		v.space()
 		return true, true
 	case close:
 		v.i++

@@ -22,6 +22,7 @@ for target in \
 	./fetch/zitadel:FuzzDecode \
 	./fetch/zitadel:FuzzReaders \
 	./fetch/zitadel:FuzzPageReader \
+	./store:FuzzHashRow \
 	./report:FuzzParseWhen \
 	./cmd/idsnap:FuzzConfig; do
 	pkg="${target%%:*}"

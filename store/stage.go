@@ -621,10 +621,10 @@ func prepare(r idsnap.Record) (row, error) {
 	if r.ID == "" {
 		return row{}, fmt.Errorf("%s with an empty id", r.Kind)
 	}
-	var raw []byte
+	var raw string
 	if len(bytes.TrimSpace(r.Raw)) > 0 {
 		var err error
-		if raw, err = jsonbytes.Canonical(r.Raw); err != nil {
+		if raw, err = jsonbytes.CanonicalString(r.Raw); err != nil {
 			return row{}, fmt.Errorf("%s %q: raw: %w", r.Kind, r.ID, err)
 		}
 	}
@@ -633,7 +633,7 @@ func prepare(r idsnap.Record) (row, error) {
 		principal: r.PrincipalID, resource: r.ResourceID, entitle: r.EntitlementID,
 		email: r.Email, username: r.Username, name: r.Name, status: string(r.Status),
 		typ: string(r.Type), externalID: r.ExternalID, createdAt: formatTime(r.CreatedAt),
-		raw: string(raw),
+		raw: raw,
 	}
 	if r.EmailVerified != nil {
 		rw.verified = boolInt(*r.EmailVerified)
@@ -651,22 +651,39 @@ func prepare(r idsnap.Record) (row, error) {
 
 // hashRow is SHA-256 over the attributes, each length-prefixed so no two
 // records share an encoding. Activity is left out: a sign-in is not a change.
+//
+// The fields go into one pooled buffer hashed at once: writing each to a
+// hash.Hash copied it to the heap first (the interface call lets the
+// []byte(s) escape), Raw included.
 func hashRow(r *row) []byte {
-	h := sha256.New()
-	var buf [binary.MaxVarintLen64]byte
-	put := func(s string) {
-		h.Write(buf[:binary.PutUvarint(buf[:], uint64(len(s)))])
-		h.Write([]byte(s))
+	bp := hashBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, f := range [...]string{string(kindOf(r.kind)), r.id, r.principal, r.resource, r.entitle,
+		r.email, verifiedText(r.verified), r.username, r.name, r.status, r.typ, r.externalID, r.createdAt, r.raw} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
 	}
-	verified := ""
-	if r.verified != nil {
-		verified = fmt.Sprint(r.verified)
+	sum := sha256.Sum256(b)
+	if cap(b) <= 64<<10 { // a rare huge Raw is not kept for the pool's life
+		*bp = b
+		hashBufs.Put(bp)
 	}
-	for _, f := range []string{string(kindOf(r.kind)), r.id, r.principal, r.resource, r.entitle,
-		r.email, verified, r.username, r.name, r.status, r.typ, r.externalID, r.createdAt, r.raw} {
-		put(f)
+	return sum[:]
+}
+
+var hashBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// verifiedText is how hashRow writes email_verified: as fmt.Sprint does.
+func verifiedText(v any) string {
+	switch v {
+	case nil:
+		return ""
+	case 0:
+		return "0"
+	case 1:
+		return "1"
 	}
-	return h.Sum(nil)
+	return fmt.Sprint(v)
 }
 
 func boolInt(b bool) int {

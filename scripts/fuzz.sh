@@ -12,6 +12,7 @@ for target in \
 	./fetch/kinde:FuzzUserReader \
 	./fetch/kinde:FuzzPageReaders \
 	./fetch/internal/rawjson:FuzzObject \
+	./fetch/internal/rawjson:FuzzWith \
 	./internal/jsonbytes:FuzzCanonical \
 	./internal/jsonbytes:FuzzCanonicalFast \
 	./internal/jsonbytes:FuzzValid \

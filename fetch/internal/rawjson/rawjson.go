@@ -3,9 +3,12 @@
 // came. Fetchers use it to drop volatile fields from Record.Raw; a map
 // round-trip per record cost more CPU than the rest of a pull.
 //
-// The output is compact but not sorted: the store canonicalizes Raw.
-// Strings are written as a Strings mode says, so that the bytes equal, up
-// to member order, what the encoding/json round-trip they replace wrote.
+// The output is canonical as jsonbytes.Canonical writes it (every
+// object's members in key order, stable for equal keys; no white space),
+// so the store's canonicalization of Raw finds nothing to do and is one
+// validating pass. Strings are written as a Strings mode says, so that
+// the bytes equal, up to member order, what the encoding/json round-trip
+// they replace wrote.
 // Input that round-trip would have changed in other ways (a duplicate key,
 // which a map keeps once; a key with escapes) is refused with ok false,
 // and the caller takes the slow path.
@@ -14,6 +17,9 @@ package rawjson
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/idsnap/idsnap/internal/jsonbytes"
@@ -57,10 +63,24 @@ type Filter struct {
 // member of that key). ok is false when src is not an object this filter
 // handles exactly; dst is then returned unchanged.
 func (f *Filter) Object(dst, src []byte, add ...Member) (out []byte, ok bool) {
-	w := walker{s: src, f: f, out: dst}
+	return f.object(dst, src, false, add)
+}
+
+// object is Object; keep writes members in the order they came, with add
+// last, as Object did before it sorted (tests compare the two).
+func (f *Filter) object(dst, src []byte, keep bool, add []Member) (out []byte, ok bool) {
+	// Member spans are int32, and strings may grow sixfold: no record
+	// comes close to these.
+	if len(src) > 1<<28 || len(dst) > 1<<28 {
+		return dst, false
+	}
+	w := walker{s: src, f: f, out: dst, keep: keep}
 	defer func() {
 		if recover() != nil { // src ran out: not valid JSON
 			out, ok = dst, false
+		}
+		if w.tmp != nil && cap(*w.tmp) <= 64<<10 { // a rare huge one is not kept
+			scratch.Put(w.tmp)
 		}
 	}()
 	w.space()
@@ -90,25 +110,56 @@ func String(s string) []byte {
 	return b
 }
 
-// With appends obj, a compact JSON object, with m added at its end.
+// With appends obj, a compact JSON object, with m added: at its place in
+// key order, so that the canonical output of a Filter stays canonical
+// (after the members of equal key, as a stable sort puts it).
 func With(dst, obj []byte, m Member) []byte {
 	end := bytes.LastIndexByte(obj, '}')
-	dst = append(dst, obj[:end]...)
-	if bytes.IndexByte(obj[:end], ':') >= 0 { // not empty
+	at := end
+	for i := 1; i < end && obj[i] == '"'; {
+		ke, _, _ := jsonbytes.StringEnd(obj, i)
+		if ke < 0 || ke >= end {
+			break
+		}
+		if string(obj[i+1:ke-1]) > m.Key {
+			at = i
+			break
+		}
+		if i = jsonbytes.ValueEnd(obj, ke+1); i < 0 || i >= end {
+			break
+		}
+		i++ // ','
+	}
+	dst = append(dst, obj[:at]...)
+	if at == end && bytes.IndexByte(obj[:end], ':') >= 0 { // after a member
 		dst = append(dst, ',')
 	}
 	dst = append(dst, '"')
 	dst = append(dst, m.Key...)
 	dst = append(dst, '"', ':')
 	dst = append(dst, m.Value...)
-	return append(dst, '}')
+	if at < end {
+		dst = append(dst, ',')
+	}
+	return append(dst, obj[at:]...)
 }
 
 type walker struct {
-	s   []byte
-	i   int
-	f   *Filter
-	out []byte
+	s    []byte
+	i    int
+	f    *Filter
+	out  []byte
+	keep bool    // members in source order: see Filter.object
+	tmp  *[]byte // from scratch, once an object needs sorting
+}
+
+// member is one member of the object being walked: its key, a span of s
+// (without escapes, so its bytes are its decoded form, the order
+// Canonical sorts by), and its "key":value span in out, start < 0 when it
+// was dropped.
+type member struct {
+	ks, ke     int32
+	start, end int32
 }
 
 func (w *walker) space() { w.i = jsonbytes.Space(w.s, w.i) }
@@ -117,30 +168,20 @@ func (w *walker) space() { w.i = jsonbytes.Space(w.s, w.i) }
 // outermost object, whose members Objects and Arrays name; unique refuses
 // a duplicate key (the round-trip decoded this object into a map).
 func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
+	base := len(w.out)
 	w.i++ // '{'
 	w.out = append(w.out, '{')
-	// For the duplicate check; most objects fit the array, which stays on
-	// the stack (a growing slice here was a quarter of a pull's allocations).
-	var buf [16][]byte
-	keys := buf[:0]
-	n := 0 // members written
+	// Most objects fit the array, which stays on the stack (a growing
+	// slice here was a quarter of a pull's allocations).
+	var buf [32]member
+	ms := buf[:0]
+	sorted := true // so far, the keys came in order
 	for {
 		w.space()
 		switch w.s[w.i] {
 		case '}':
 			w.i++
-			for _, m := range add {
-				if n > 0 {
-					w.out = append(w.out, ',')
-				}
-				w.out = append(w.out, '"')
-				w.out = append(w.out, m.Key...)
-				w.out = append(w.out, '"', ':')
-				w.out = append(w.out, m.Value...)
-				n++
-			}
-			w.out = append(w.out, '}')
-			return true
+			return w.close(base, ms, sorted, add, unique || w.f.Unique)
 		case ',':
 			w.i++
 			continue
@@ -148,21 +189,17 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 		default:
 			return false
 		}
-		ks := w.i + 1
+		m := member{ks: int32(w.i + 1), start: -1}
 		if !w.skipString() {
 			return false
 		}
-		key := w.s[ks : w.i-1]
+		m.ke = int32(w.i - 1)
+		key := w.s[m.ks:m.ke]
 		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
 			return false
 		}
-		if unique || w.f.Unique {
-			for _, k := range keys {
-				if bytes.Equal(k, key) {
-					return false
-				}
-			}
-			keys = append(keys, key)
+		if n := len(ms); n > 0 && sorted {
+			sorted = bytes.Compare(w.key(ms[n-1]), key) <= 0
 		}
 		w.space()
 		if w.s[w.i] != ':' {
@@ -176,12 +213,13 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 				return false
 			}
 			w.out = w.out[:mark]
+			ms = append(ms, m) // kept for the duplicate check
 			continue
 		}
-		if n > 0 {
+		if len(w.out) > base+1 {
 			w.out = append(w.out, ',')
 		}
-		n++
+		m.start = int32(len(w.out))
 		w.out = append(w.out, '"')
 		w.appendString(key)
 		w.out = append(w.out, '"', ':')
@@ -199,7 +237,86 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 		if !ok {
 			return false
 		}
+		m.end = int32(len(w.out))
+		ms = append(ms, m)
 	}
+}
+
+func (w *walker) key(m member) []byte { return w.s[m.ks:m.ke] }
+
+// close ends the object that starts at out[base], whose members ms are,
+// sorted says whether in key order: it refuses a duplicate key when
+// unique, and writes the members again in key order, merging add in, when
+// they are not in order already. Sorting here rather than in the store
+// saves the store a walk and a copy of every record, and finds duplicates
+// among neighbours.
+func (w *walker) close(base int, ms []member, sorted bool, add []Member, unique bool) bool {
+	if !sorted {
+		slices.SortStableFunc(ms, func(a, b member) int { return bytes.Compare(w.key(a), w.key(b)) })
+	}
+	if unique {
+		for i := 1; i < len(ms); i++ {
+			if bytes.Equal(w.key(ms[i-1]), w.key(ms[i])) {
+				return false
+			}
+		}
+	}
+	if len(add) > 1 && !w.keep && !slices.IsSortedFunc(add, byKey) {
+		add = slices.Clone(add)
+		slices.SortStableFunc(add, byKey)
+	}
+	if w.keep || sorted && (len(add) == 0 || len(ms) == 0 || string(w.key(ms[len(ms)-1])) < add[0].Key) {
+		// In order already (adds, when kept in order too, come last).
+		for _, a := range add {
+			w.out = appendMember(w.out, a)
+		}
+		w.out = append(w.out, '}')
+		return true
+	}
+	// Write the sorted form to the scratch buffer, then over the members:
+	// written after them in out, it made out outgrow the capacity its
+	// caller gave it, one more allocation per record.
+	if w.tmp == nil {
+		w.tmp = scratch.Get().(*[]byte)
+	}
+	t := append((*w.tmp)[:0], '{')
+	for _, m := range ms {
+		if m.start < 0 {
+			continue
+		}
+		for len(add) > 0 && add[0].Key < string(w.key(m)) {
+			t = appendMember(t, add[0])
+			add = add[1:]
+		}
+		if len(t) > 1 {
+			t = append(t, ',')
+		}
+		t = append(t, w.out[m.start:m.end]...)
+	}
+	for _, a := range add {
+		t = appendMember(t, a)
+	}
+	t = append(t, '}')
+	w.out = append(w.out[:base], t...)
+	*w.tmp = t
+	return true
+}
+
+// scratch holds the buffers objects are sorted in.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+func byKey(a, b Member) int { return strings.Compare(a.Key, b.Key) }
+
+// appendMember appends "key":value to obj, an object open after '{' or
+// after a member: with a comma in the second case.
+func appendMember(obj []byte, m Member) []byte {
+	if obj[len(obj)-1] != '{' {
+		obj = append(obj, ',')
+	}
+	obj = append(obj, '"')
+	obj = append(obj, m.Key...)
+	obj = append(obj, '"', ':')
+	return append(obj, m.Value...)
 }
 
 // objects copies an array whose elements are objects or null, dropping drop

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
 // The filters the fetchers use, and the map round-trips they replace.
@@ -101,6 +103,8 @@ var cases = []string{
 	`{"last_signed_in":"2024","total_sign_ins":3,"identities":[{"type":"email","identity":"a@b"}],"billing":{"customer_id":"c&d"}}`,
 	`{"deep":{"deeper":{"deepest":[[[{"k":"v"}]]]}}}`,
 	`{"roleKey":"old","id":"x"}`,
+	`{"z":{"b":1,"a":2,"b":0},"verifiable_addresses":[{"z":1,"updated_at":"x","a":2,"a":1}],"a":1,"last_signed_in":0}`,
+	`{"projectId":"p","details":{"z":1,"sequence":"1","a":{"y":[{"b":1,"a":2}],"x":1}},"b":"<&>","a":" "}`,
 }
 
 // TestObjectMatchesRoundTrip checks each filter against the map round-trip
@@ -147,6 +151,29 @@ func compare(t *testing.T, src []byte) {
 		if g, w := rawCanonical(t, got), rawCanonical(t, want); g != w {
 			t.Errorf("%s: Object(%s)\n got %s\nwant %s", v.name, src, g, w)
 		}
+		sortedAsStore(t, v.name, v.f, src, v.add)
+	}
+}
+
+// sortedAsStore holds Object's sorted output to what the store made of
+// the output in source order: jsonbytes.Canonical of it, byte for byte (so
+// every stored Raw and digest stays as it was), and so canonical already.
+func sortedAsStore(t *testing.T, name string, f *Filter, src []byte, add []Member) {
+	t.Helper()
+	got, ok := f.Object(nil, src, add...)
+	kept, keptOK := f.object(nil, src, true, add)
+	if ok != keptOK {
+		t.Fatalf("%s: Object(%s) ok = %v, in source order %v", name, src, ok, keptOK)
+	}
+	if !ok || !json.Valid(kept) {
+		return
+	}
+	want, err := jsonbytes.Canonical(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s: Object(%s)\n got %s\nwant %s (Canonical of %s)", name, src, got, want, kept)
 	}
 }
 
@@ -261,13 +288,54 @@ func TestWith(t *testing.T) {
 	for _, c := range []struct{ obj, want string }{
 		{`{}`, `{"k":"v"}`},
 		{`{"a":1}`, `{"a":1,"k":"v"}`},
+		{`{"z":1}`, `{"k":"v","z":1}`},
+		{`{"a":{"z":1},"k":[1,"}"],"l":"x,\"y","m":null}`, `{"a":{"z":1},"k":[1,"}"],"k":"v","l":"x,\"y","m":null}`},
+		{`{"a":1,"ka":2}`, `{"a":1,"k":"v","ka":2}`},
+		{`{"b":1,"a":2}`, `{"b":1,"a":2,"k":"v"}`}, // not canonical: the store sorts it
 	} {
 		t.Run(c.obj, func(t *testing.T) {
-			if got := With(nil, []byte(c.obj), Member{"k", String("v")}); string(got) != c.want {
+			got := With(nil, []byte(c.obj), Member{"k", String("v")})
+			if string(got) != c.want {
 				t.Errorf("With(%s) = %s, want %s", c.obj, got, c.want)
+			}
+			if !json.Valid(got) {
+				t.Errorf("With(%s) = %s, not valid JSON", c.obj, got)
 			}
 		})
 	}
+}
+
+// FuzzWith holds With to what the store made of the member appended at the
+// end: the same canonical form, and canonical output for canonical input.
+func FuzzWith(f *testing.F) {
+	for _, c := range cases {
+		f.Add([]byte(c), "roleKey")
+	}
+	f.Add([]byte(`{"a":1,"k":2}`), "k")
+	f.Fuzz(func(t *testing.T, src []byte, key string) {
+		obj, ok := zitadel.Object(nil, src)
+		if !ok || !json.Valid(obj) || strings.ContainsAny(key, "\"\\") || !utf8.ValidString(key) || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 }) {
+			return
+		}
+		m := Member{key, String("v")}
+		got := With(nil, obj, m)
+		end := bytes.LastIndexByte(obj, '}')
+		appended := string(obj[:end])
+		if end > 1 {
+			appended += ","
+		}
+		appended += `"` + key + `":"v"}`
+		want, err := jsonbytes.Canonical([]byte(appended))
+		if err != nil {
+			t.Fatalf("With(%s, %q): appended %s: %v", obj, key, appended, err)
+		}
+		if canon, _ := jsonbytes.Canonical(got); !bytes.Equal(canon, want) {
+			t.Fatalf("With(%s, %q) = %s, canonically %s; want %s", obj, key, got, canon, want)
+		}
+		if !bytes.Contains(obj, []byte(`\`)) && !bytes.Equal(got, want) {
+			t.Fatalf("With(%s, %q) = %s, not canonical: want %s", obj, key, got, want)
+		}
+	})
 }
 
 func FuzzObject(f *testing.F) {

@@ -16,6 +16,7 @@ package rawjson
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -74,13 +75,14 @@ func (f *Filter) object(dst, src []byte, keep bool, add []Member) (out []byte, o
 	if len(src) > 1<<28 || len(dst) > 1<<28 {
 		return dst, false
 	}
-	w := walker{s: src, f: f, out: dst, keep: keep}
+	w := walker{s: src, f: f, out: dst, keep: keep, sc: scratch.Get().(*scratchBufs)}
+	w.sc.ms = w.sc.ms[:0]
 	defer func() {
 		if recover() != nil { // src ran out: not valid JSON
 			out, ok = dst, false
 		}
-		if w.tmp != nil && cap(*w.tmp) <= 64<<10 { // a rare huge one is not kept
-			scratch.Put(w.tmp)
+		if cap(w.sc.tmp) <= 64<<10 && cap(w.sc.ms) <= 4<<10 { // a rare huge one is not kept
+			scratch.Put(w.sc)
 		}
 	}()
 	w.space()
@@ -149,17 +151,54 @@ type walker struct {
 	i    int
 	f    *Filter
 	out  []byte
-	keep bool    // members in source order: see Filter.object
-	tmp  *[]byte // from scratch, once an object needs sorting
+	keep bool // members in source order: see Filter.object
+	sc   *scratchBufs
 }
+
+// scratchBufs is where objects are sorted: the members of the objects
+// being walked (each object's after its parent's), and the sorted form of
+// one object before it goes over the members in out. Pooled: a stack array
+// of members per object cost more to clear than the sort.
+type scratchBufs struct {
+	ms  []member
+	tmp []byte
+}
+
+var scratch = sync.Pool{New: func() any { return new(scratchBufs) }}
 
 // member is one member of the object being walked: its key, a span of s
 // (without escapes, so its bytes are its decoded form, the order
 // Canonical sorts by), and its "key":value span in out, start < 0 when it
 // was dropped.
 type member struct {
+	pre        uint64 // the key's first 8 bytes, big-endian, zero-padded
 	ks, ke     int32
 	start, end int32
+}
+
+// prefix is member.pre of key k: ordered as the keys are where two
+// differ (a key that ends sorts first, as after it comes padding), so
+// most comparisons in a sort are one of integers.
+func prefix(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var p uint64
+	for i, c := range k {
+		p |= uint64(c) << (56 - 8*i)
+	}
+	return p
+}
+
+// cmp orders members as Canonical orders their keys: bytewise.
+func (w *walker) cmp(a, b member) int {
+	if a.pre != b.pre {
+		if a.pre < b.pre {
+			return -1
+		}
+		return 1
+	}
+	return bytes.Compare(w.key(a), w.key(b))
 }
 
 func (w *walker) space() { w.i = jsonbytes.Space(w.s, w.i) }
@@ -171,17 +210,18 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 	base := len(w.out)
 	w.i++ // '{'
 	w.out = append(w.out, '{')
-	// Most objects fit the array, which stays on the stack (a growing
-	// slice here was a quarter of a pull's allocations).
-	var buf [32]member
-	ms := buf[:0]
+	// This object's members are w.sc.ms[first:], until it closes. (When
+	// Object fails, they are left behind: nothing reads them any more.)
+	first := len(w.sc.ms)
 	sorted := true // so far, the keys came in order
 	for {
 		w.space()
 		switch w.s[w.i] {
 		case '}':
 			w.i++
-			return w.close(base, ms, sorted, add, unique || w.f.Unique)
+			ok := w.close(base, w.sc.ms[first:], sorted, add, unique || w.f.Unique)
+			w.sc.ms = w.sc.ms[:first]
+			return ok
 		case ',':
 			w.i++
 			continue
@@ -198,8 +238,9 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
 			return false
 		}
-		if n := len(ms); n > 0 && sorted {
-			sorted = bytes.Compare(w.key(ms[n-1]), key) <= 0
+		m.pre = prefix(key)
+		if n := len(w.sc.ms); n > first && sorted {
+			sorted = w.cmp(w.sc.ms[n-1], m) <= 0
 		}
 		w.space()
 		if w.s[w.i] != ':' {
@@ -213,7 +254,7 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 				return false
 			}
 			w.out = w.out[:mark]
-			ms = append(ms, m) // kept for the duplicate check
+			w.sc.ms = append(w.sc.ms, m) // kept for the duplicate check
 			continue
 		}
 		if len(w.out) > base+1 {
@@ -238,7 +279,7 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 			return false
 		}
 		m.end = int32(len(w.out))
-		ms = append(ms, m)
+		w.sc.ms = append(w.sc.ms, m)
 	}
 }
 
@@ -252,11 +293,11 @@ func (w *walker) key(m member) []byte { return w.s[m.ks:m.ke] }
 // among neighbours.
 func (w *walker) close(base int, ms []member, sorted bool, add []Member, unique bool) bool {
 	if !sorted {
-		slices.SortStableFunc(ms, func(a, b member) int { return bytes.Compare(w.key(a), w.key(b)) })
+		w.sort(ms)
 	}
 	if unique {
 		for i := 1; i < len(ms); i++ {
-			if bytes.Equal(w.key(ms[i-1]), w.key(ms[i])) {
+			if w.cmp(ms[i-1], ms[i]) == 0 {
 				return false
 			}
 		}
@@ -276,10 +317,7 @@ func (w *walker) close(base int, ms []member, sorted bool, add []Member, unique 
 	// Write the sorted form to the scratch buffer, then over the members:
 	// written after them in out, it made out outgrow the capacity its
 	// caller gave it, one more allocation per record.
-	if w.tmp == nil {
-		w.tmp = scratch.Get().(*[]byte)
-	}
-	t := append((*w.tmp)[:0], '{')
+	t := append(w.sc.tmp[:0], '{')
 	for _, m := range ms {
 		if m.start < 0 {
 			continue
@@ -298,12 +336,27 @@ func (w *walker) close(base int, ms []member, sorted bool, add []Member, unique 
 	}
 	t = append(t, '}')
 	w.out = append(w.out[:base], t...)
-	*w.tmp = t
+	w.sc.tmp = t
 	return true
 }
 
-// scratch holds the buffers objects are sorted in.
-var scratch = sync.Pool{New: func() any { return new([]byte) }}
+// sort orders ms by key, stably: by insertion, which for the dozen or so
+// members of a record's object costs a third of slices.SortStableFunc
+// (no call per comparison), and by that for many.
+func (w *walker) sort(ms []member) {
+	if len(ms) > 32 {
+		slices.SortStableFunc(ms, w.cmp)
+		return
+	}
+	for i := 1; i < len(ms); i++ {
+		m := ms[i]
+		j := i
+		for ; j > 0 && w.cmp(ms[j-1], m) > 0; j-- {
+			ms[j] = ms[j-1]
+		}
+		ms[j] = m
+	}
+}
 
 func byKey(a, b Member) int { return strings.Compare(a.Key, b.Key) }
 

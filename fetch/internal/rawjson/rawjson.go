@@ -60,8 +60,8 @@ type Filter struct {
 }
 
 // Object appends src, a JSON object, to dst without the members f drops,
-// and then the members add (each a key and a JSON value, replacing a
-// member of that key). ok is false when src is not an object this filter
+// and with the members add (each a key and a JSON value, replacing a
+// member of that key), every object's members in key order. ok is false when src is not an object this filter
 // handles exactly; dst is then returned unchanged.
 func (f *Filter) Object(dst, src []byte, add ...Member) (out []byte, ok bool) {
 	return f.object(dst, src, false, add)
@@ -340,9 +340,9 @@ func (w *walker) close(base int, ms []member, sorted bool, add []Member, unique 
 	return true
 }
 
-// sort orders ms by key, stably: by insertion, which for the dozen or so
-// members of a record's object costs a third of slices.SortStableFunc
-// (no call per comparison), and by that for many.
+// sort orders ms by key, stably: by insertion for the dozen or so members
+// of a record's objects (no call per comparison, as slices.SortStableFunc
+// makes), by slices.SortStableFunc for many.
 func (w *walker) sort(ms []member) {
 	if len(ms) > 32 {
 		slices.SortStableFunc(ms, w.cmp)

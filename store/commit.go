@@ -249,7 +249,7 @@ func (s *Stage) apply(ctx context.Context) error {
 			k++
 			st.ent.vid = k // as applySQL numbers it: :base + rowid
 		}
-		s.iw.add(st.ent)
+		s.iw.change(st.ent)
 	}
 	s.waiting, s.staged = 0, s.staged[:0]
 	return s.wrote(ctx, rows)

@@ -125,7 +125,11 @@ func (x *index) find(key fp) int {
 // buildDir sorts the entries and fills dir with about one bucket for two
 // entries.
 func (x *index) buildDir() {
-	slices.SortFunc(x.ents, func(a, b entry) int { return a.key.cmp(b.key) })
+	// The pull index file is mostly written in order: checking is a
+	// tenth of sorting.
+	if cmp := func(a, b entry) int { return a.key.cmp(b.key) }; !slices.IsSortedFunc(x.ents, cmp) {
+		slices.SortFunc(x.ents, cmp)
+	}
 	bits := uint(1)
 	for 1<<bits < len(x.ents)/2 && bits < 32 {
 		bits++

@@ -164,7 +164,7 @@ func (db *DB) readPullIndex(source string, snapID int64, n int, chain string) (x
 		return nil, false
 	}
 	x.buildDir()
-	for i := 1; i < len(x.ents); i++ {
+	for i := 1; i < len(x.ents); i++ { // the sort put duplicates side by side
 		if x.ents[i].key == x.ents[i-1].key {
 			x.release()
 			return nil, false
@@ -193,7 +193,16 @@ type indexWriter struct {
 	buf    []byte
 	wrote  tally
 	failed bool
+	// changes holds the entries of what the pull applied until there
+	// are maxHeld of them; Commit sorts them into the loaded entries, so
+	// the next pull's load need not sort. Past maxHeld (a first pull)
+	// they are written as they come, and the load sorts.
+	changes []entry
+	spilled bool
 }
+
+// maxHeld is 3 MiB of entries; tests lower it.
+var maxHeld = 1 << 16
 
 // open creates the temporary file on first use; false once it failed.
 func (w *indexWriter) open() bool {
@@ -210,6 +219,22 @@ func (w *indexWriter) open() bool {
 		w.w = bufio.NewWriterSize(io.MultiWriter(f, w.h), 1<<20)
 	}
 	return true
+}
+
+// change adds the entry of a version or activity the pull applied.
+func (w *indexWriter) change(e entry) {
+	if !w.spilled {
+		if w.changes = append(w.changes, e); len(w.changes) < maxHeld {
+			return
+		}
+		w.spilled = true
+		for _, e := range w.changes {
+			w.add(e)
+		}
+		w.changes = nil
+		return
+	}
+	w.add(e)
 }
 
 func (w *indexWriter) add(e entry) {
@@ -235,11 +260,22 @@ func (w *indexWriter) fail() {
 // entries writes the entries of idx the pull saw and did not replace,
 // then reports whether what was written tallies with the versions read.
 func (w *indexWriter) entries(idx *index, read tally) bool {
+	slices.SortFunc(w.changes, func(a, b entry) int { return a.key.cmp(b.key) })
+	c := w.changes
 	for i, e := range idx.ents {
-		if idx.wasSeen(i) && !idx.wasReplaced(i) {
-			w.add(e)
+		if !idx.wasSeen(i) || idx.wasReplaced(i) {
+			continue
 		}
+		for len(c) > 0 && c[0].key.cmp(e.key) < 0 {
+			w.add(c[0])
+			c = c[1:]
+		}
+		w.add(e)
 	}
+	for _, e := range c {
+		w.add(e)
+	}
+	w.changes = nil
 	return w.open() && w.wrote == read
 }
 

@@ -253,3 +253,41 @@ func TestStageCacheGoesBack(t *testing.T) {
 		}
 	}
 }
+
+// fileSorted reports whether the entries of source's pull index file are
+// in key order.
+func fileSorted(t *testing.T, db *DB, source string) bool {
+	t.Helper()
+	b, err := os.ReadFile(db.pullIndexPath(source))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = b[:len(b)-trailerSize]
+	for i := entrySize; i < len(b); i += entrySize {
+		if readEntry(b[i:]).key.cmp(readEntry(b[i-entrySize:]).key) <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// A pull that changed few records writes its index in key order, so the
+// next load need not sort; one that changed more than it holds writes
+// them as they come, and the load sorts.
+func TestPullIndexOrder(t *testing.T) {
+	defer func(n int) { maxHeld = n }(maxHeld)
+	maxHeld = 7
+	db, _ := openTest(t)
+	recs := users(60, "a")
+	snap := pull(t, db, testSource, recs)
+	checkPullIndex(t, db, snap)
+	if fileSorted(t, db, testSource.Name) {
+		t.Error("60 new records, 7 held at most, came out in key order: keys are SHA-256, arrival is id order")
+	}
+	recs[7].Name, recs[40].Name = "x", "y"
+	snap = pull(t, db, testSource, recs[:57])
+	checkPullIndex(t, db, snap)
+	if !fileSorted(t, db, testSource.Name) {
+		t.Error("a pull with 2 changes and 3 leavers wrote its index out of order")
+	}
+}

@@ -508,7 +508,7 @@ func (s *Stage) write(ctx context.Context, rows []row) error {
 		return err
 	}
 	for i := range rows {
-		s.iw.add(rowEntry(&rows[i], ids[i]))
+		s.iw.change(rowEntry(&rows[i], ids[i]))
 	}
 	return nil
 }

@@ -289,6 +289,7 @@ func pullChildMain(args []string) int {
 		return 2
 	}
 	ctx := context.Background()
+	ingest.TuneGC() // as idsnap pull does
 	err := func() error {
 		db, err := store.Open(ctx, *path)
 		if err != nil {

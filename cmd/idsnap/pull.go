@@ -54,6 +54,7 @@ func (a *app) pull(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	ingest.TuneGC()
 	db, err := a.openDB(ctx, cmd)
 	if err != nil {
 		return err

@@ -30,4 +30,4 @@ bench: build
 	$(GO) run ./cmd/idsnap-bench -scale $(SCALE)
 
 clean:
-	rm -rf bin demo.db demo.db-* demo-evidence demo-roster.csv demo-campaign demo-campaign-closed
+	rm -rf bin demo.db demo.db-* demo.db.* demo-evidence demo-roster.csv demo-campaign demo-campaign-closed

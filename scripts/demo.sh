@@ -17,7 +17,7 @@ done
 db=demo.db
 evidence=demo-evidence
 roster=demo-roster.csv
-rm -f "$db" "$db-wal" "$db-shm" "$roster"
+rm -f "$db" "$db-wal" "$db-shm" "$db".pull-index-* "$roster"
 rm -rf "$evidence"
 
 tmp=$(mktemp -d)

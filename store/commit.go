@@ -95,7 +95,7 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 	}
 	// The snapshot is committed: the index file follows it, or the
 	// previous one, which no longer names the latest snapshot, goes.
-	if t, ok := wantTrailer(s.src.Name, snap.ID, 0, snap.ChainDigest); ok && indexOK {
+	if t, ok := wantTrailer(s.src.Name, snap.ID, 0, snap.ChainDigest, formatTime(s.takenAt)); ok && indexOK {
 		s.iw.commit(t)
 	} else {
 		s.iw.discard(true)

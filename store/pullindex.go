@@ -22,7 +22,7 @@ import (
 // its latest snapshot left it, so the next pull reads one file instead of
 // every current version and its latest activity: that read was a fifth of
 // a re-pull's CPU. It is a cache: a pull that finds none, or one that does
-// not name the source's latest snapshot by id and chain digest, or a
+// not name the source's latest snapshot by id, chain digest and time, or a
 // damaged one, reads the versions instead, and so does a copy of the
 // database without it.
 //
@@ -41,8 +41,8 @@ import (
 //
 // File: entries of 48 bytes (six little-endian uint64s: key, hash, act,
 // vid), then a trailer: magic, snapshot id, entry count, the snapshot's
-// chain digest, SHA-256 of the source's name, and SHA-256 of all that
-// precedes it.
+// chain digest, SHA-256 of the source's name and the snapshot's time,
+// and SHA-256 of all that precedes it.
 
 const (
 	entrySize   = 48
@@ -94,7 +94,11 @@ func (t *tally) add(hash fp, vid int64) {
 type trailer struct {
 	snapID, count int64
 	chain         [32]byte
-	name          [32]byte
+	// bind is SHA-256 of the source's name, a zero byte and the
+	// snapshot's taken_at: a database deleted and pulled again from the
+	// same tenant repeats snapshot ids and chain digests (neither covers
+	// time), but not the time, and its version ids differ.
+	bind [32]byte
 }
 
 func (t trailer) append(b []byte) []byte {
@@ -102,13 +106,13 @@ func (t trailer) append(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(t.snapID))
 	b = binary.LittleEndian.AppendUint64(b, uint64(t.count))
 	b = append(b, t.chain[:]...)
-	return append(b, t.name[:]...)
+	return append(b, t.bind[:]...)
 }
 
-// want is the trailer of source's index for snapshot snapID with n records
-// and chain digest chain (hex).
-func wantTrailer(source string, snapID int64, n int, chain string) (trailer, bool) {
-	t := trailer{snapID: snapID, count: int64(n), name: sha256.Sum256([]byte(source))}
+// wantTrailer is the trailer of source's index for snapshot snapID with n
+// records, chain digest chain (hex) and taken_at takenAt (as stored).
+func wantTrailer(source string, snapID int64, n int, chain, takenAt string) (trailer, bool) {
+	t := trailer{snapID: snapID, count: int64(n), bind: sha256.Sum256([]byte(source + "\x00" + takenAt))}
 	c, err := hex.DecodeString(chain)
 	if err != nil || len(c) != len(t.chain) {
 		return t, false
@@ -118,10 +122,11 @@ func wantTrailer(source string, snapID int64, n int, chain string) (trailer, boo
 }
 
 // readPullIndex reads source's pull index file when it was written for
-// snapshot snapID with n records and the chain digest chain; ok is false
-// when there is none or it is another snapshot's or damaged.
-func (db *DB) readPullIndex(source string, snapID int64, n int, chain string) (x *index, ok bool) {
-	want, ok := wantTrailer(source, snapID, n, chain)
+// snapshot snapID with n records, the chain digest chain and taken_at
+// takenAt; ok is false when there is none or it is another snapshot's or
+// damaged.
+func (db *DB) readPullIndex(source string, snapID int64, n int, chain, takenAt string) (x *index, ok bool) {
+	want, ok := wantTrailer(source, snapID, n, chain, takenAt)
 	if !ok {
 		return nil, false
 	}
@@ -327,7 +332,7 @@ func (db *DB) checkPullIndex(ctx context.Context, s idsnap.Snapshot) (bool, erro
 	for _, c := range s.Counts {
 		n += int(c)
 	}
-	stored, ok := db.readPullIndex(s.Source, s.ID, n, s.ChainDigest)
+	stored, ok := db.readPullIndex(s.Source, s.ID, n, s.ChainDigest, formatTime(s.TakenAt))
 	if !ok {
 		return true, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idsnap/idsnap"
 )
@@ -22,7 +23,7 @@ func checkPullIndex(t *testing.T, db *DB, snap idsnap.Snapshot) {
 	for _, c := range snap.Counts {
 		n += int(c)
 	}
-	stored, ok := db.readPullIndex(snap.Source, snap.ID, n, snap.ChainDigest)
+	stored, ok := db.readPullIndex(snap.Source, snap.ID, n, snap.ChainDigest, formatTime(snap.TakenAt))
 	if !ok {
 		t.Fatalf("snapshot %d: no pull index", snap.ID)
 	}
@@ -85,7 +86,7 @@ func TestPullIndexNotTrusted(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, ok := db.readPullIndex(testSource.Name, first.ID, 50, first.ChainDigest); ok {
+			if _, ok := db.readPullIndex(testSource.Name, first.ID, 50, first.ChainDigest, formatTime(first.TakenAt)); ok {
 				t.Fatal("a damaged pull index was read")
 			}
 			recs[3].Name = "changed"
@@ -100,16 +101,16 @@ func TestPullIndexNotTrusted(t *testing.T) {
 	t.Run("another snapshot's or source's", func(t *testing.T) {
 		db, _ := openTest(t)
 		first := pull(t, db, testSource, users(5, "a"))
-		if _, ok := db.readPullIndex(testSource.Name, first.ID+1, 5, first.ChainDigest); ok {
+		if _, ok := db.readPullIndex(testSource.Name, first.ID+1, 5, first.ChainDigest, formatTime(first.TakenAt)); ok {
 			t.Error("read for another snapshot id")
 		}
 		other := strings.Repeat("0", 64)
-		if _, ok := db.readPullIndex(testSource.Name, first.ID, 5, other); ok {
+		if _, ok := db.readPullIndex(testSource.Name, first.ID, 5, other, formatTime(first.TakenAt)); ok {
 			t.Error("read for another chain digest")
 		}
 		b, _ := os.ReadFile(db.pullIndexPath(testSource.Name))
 		os.WriteFile(db.pullIndexPath("other"), b, 0o600)
-		if _, ok := db.readPullIndex("other", first.ID, 5, first.ChainDigest); ok {
+		if _, ok := db.readPullIndex("other", first.ID, 5, first.ChainDigest, formatTime(first.TakenAt)); ok {
 			t.Error("read another source's file")
 		}
 	})
@@ -182,7 +183,7 @@ func TestCheckFindsDamagedPullIndex(t *testing.T) {
 	if chk, err := db.Check(ctx); err != nil || len(chk.Problems) > 0 {
 		t.Fatalf("check of a sound database: %v %q", err, chk.Problems)
 	}
-	x, ok := db.readPullIndex(testSource.Name, snap.ID, 30, snap.ChainDigest)
+	x, ok := db.readPullIndex(testSource.Name, snap.ID, 30, snap.ChainDigest, formatTime(snap.TakenAt))
 	if !ok {
 		t.Fatal("no pull index")
 	}
@@ -192,7 +193,7 @@ func TestCheckFindsDamagedPullIndex(t *testing.T) {
 		w.add(e)
 	}
 	x.release()
-	tr, _ := wantTrailer(testSource.Name, snap.ID, 30, snap.ChainDigest)
+	tr, _ := wantTrailer(testSource.Name, snap.ID, 30, snap.ChainDigest, formatTime(snap.TakenAt))
 	w.commit(tr)
 	chk, err := db.Check(ctx)
 	if err != nil {
@@ -289,5 +290,33 @@ func TestPullIndexOrder(t *testing.T) {
 	checkPullIndex(t, db, snap)
 	if !fileSorted(t, db, testSource.Name) {
 		t.Error("a pull with 2 changes and 3 leavers wrote its index out of order")
+	}
+}
+
+// A database pulled again from scratch repeats snapshot ids and chain
+// digests (neither covers time), and version ids may differ: another
+// database's file for "the same" snapshot is not used.
+func TestPullIndexOfAnotherDatabase(t *testing.T) {
+	recs := users(20, "a")
+	var snaps [2]idsnap.Snapshot
+	var dbs [2]*DB
+	for i := range dbs {
+		dbs[i], _ = openTest(t)
+		at := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
+		dbs[i].now = func() time.Time { return at }
+		snaps[i] = pull(t, dbs[i], testSource, recs)
+	}
+	if snaps[0].ID != snaps[1].ID || snaps[0].ChainDigest != snaps[1].ChainDigest {
+		t.Fatalf("the two databases' snapshots differ: %d %s, %d %s", snaps[0].ID, snaps[0].ChainDigest, snaps[1].ID, snaps[1].ChainDigest)
+	}
+	b, err := os.ReadFile(dbs[0].pullIndexPath(testSource.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dbs[1].pullIndexPath(testSource.Name), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := dbs[1].readPullIndex(testSource.Name, snaps[1].ID, 20, snaps[1].ChainDigest, formatTime(snaps[1].TakenAt)); ok {
+		t.Fatal("another database's pull index was read")
 	}
 }

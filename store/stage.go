@@ -521,15 +521,15 @@ func (s *Stage) begin(ctx context.Context) error {
 		return err
 	}
 	var n int
-	var chain string
-	err := s.conn.QueryRowContext(ctx, `SELECT s.id, s.users + s.resources + s.entitlements + s.grants, s.chain_digest FROM snapshots s
-		JOIN sources o ON o.id = s.source_id WHERE o.name = ? ORDER BY s.id DESC LIMIT 1`, s.src.Name).Scan(&s.lastID, &n, &chain)
+	var chain, takenAt string
+	err := s.conn.QueryRowContext(ctx, `SELECT s.id, s.users + s.resources + s.entitlements + s.grants, s.chain_digest, s.taken_at
+		FROM snapshots s JOIN sources o ON o.id = s.source_id WHERE o.name = ? ORDER BY s.id DESC LIMIT 1`, s.src.Name).Scan(&s.lastID, &n, &chain, &takenAt)
 	s.idx = &index{}
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
 	} else if err == nil {
 		var ok bool
-		if s.idx, ok = s.db.readPullIndex(s.src.Name, s.lastID, n, chain); !ok {
+		if s.idx, ok = s.db.readPullIndex(s.src.Name, s.lastID, n, chain, takenAt); !ok {
 			s.idx, err = loadIndex(ctx, s.conn, s.src.Name, n)
 		}
 	}

@@ -12,7 +12,7 @@ const gcPercent = 200
 // unless the GOGC environment variable already says how. A pull drops
 // nearly everything it allocates (pages, records, batches) soon after,
 // and what it keeps, the index of current versions, lives outside the Go
-// heap: at the default heap goal, collections were 7–9% of a re-pull's
+// heap: at the default heap goal, collections were 6–9% of a re-pull's
 // CPU. Letting the heap grow to three times what is live instead of two
 // halves them for a few tens of megabytes. idsnap pull and the bench's
 // pull child call it.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -90,6 +91,7 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 	if snap.Previous, err = s.previous(ctx); err != nil {
 		return idsnap.Snapshot{}, s.db.dbError(op, err)
 	}
+	committing := time.Now()
 	if err := s.unlock(ctx, "COMMIT"); err != nil {
 		return idsnap.Snapshot{}, s.db.dbError(op, err)
 	}
@@ -100,6 +102,7 @@ func (s *Stage) commit(ctx context.Context) (idsnap.Snapshot, error) {
 	} else {
 		s.iw.discard(true)
 	}
+	s.iw.sweep(committing)
 	return snap, nil
 }
 

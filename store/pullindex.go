@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/idsnap/idsnap"
@@ -282,6 +284,28 @@ func (w *indexWriter) entries(idx *index, read tally) bool {
 	}
 	w.changes = nil
 	return w.open() && w.wrote == read
+}
+
+// sweep removes the temporary index files of this source last written
+// before cutoff, the moment this Stage began to commit: a pull killed
+// while writing one leaves it behind (15 MB for 100k users). Any pull of
+// the source that began before that moment fails with ErrConcurrentPull
+// and never renames its file, so only the dead and the doomed are swept.
+func (w *indexWriter) sweep(cutoff time.Time) {
+	if w.path == "" {
+		return
+	}
+	// Not filepath.Glob: the database's path may hold its metacharacters.
+	dir, prefix := filepath.Dir(w.path), filepath.Base(w.path)+".tmp"
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // commit finishes the file for the committed snapshot and puts it in

@@ -320,3 +320,32 @@ func TestPullIndexOfAnotherDatabase(t *testing.T) {
 		t.Fatal("another database's pull index was read")
 	}
 }
+
+// A pull killed while writing its index leaves a temporary file; the next
+// commit of the source removes it, and keeps one written after it began
+// to commit.
+func TestPullIndexSweepsTemporaryFiles(t *testing.T) {
+	db, _ := openTest(t)
+	pull(t, db, testSource, users(5, "a"))
+	old := db.pullIndexPath(testSource.Name) + ".tmp123"
+	if err := os.WriteFile(old, []byte("left by a killed pull"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute)
+	if err := os.Chtimes(old, past, past); err != nil {
+		t.Fatal(err)
+	}
+	fresh := db.pullIndexPath(testSource.Name) + ".tmp456"
+	future := time.Now().Add(time.Minute)
+	if err := os.WriteFile(fresh, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(fresh, future, future)
+	checkPullIndex(t, db, pull(t, db, testSource, users(5, "a")))
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the killed pull's temporary file is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a temporary file newer than the commit was removed: %v", err)
+	}
+}

@@ -119,8 +119,14 @@ func With(dst, obj []byte, m Member) []byte {
 	end := bytes.LastIndexByte(obj, '}')
 	at := end
 	for i := 1; i < end && obj[i] == '"'; {
-		ke, _, _ := jsonbytes.StringEnd(obj, i)
+		ke, escaped, _ := jsonbytes.StringEnd(obj, i)
 		if ke < 0 || ke >= end {
+			break
+		}
+		if escaped {
+			// Its bytes are not its key ("\u0026" is "&"): append at the
+			// end, which the store's canonical form sorts as it should.
+			at = end
 			break
 		}
 		if string(obj[i+1:ke-1]) > m.Key {

@@ -3,6 +3,7 @@ package rawjson
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,11 @@ import (
 
 	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
+
+// errNotObject: the round-trips decode null into a nil map, where the
+// filters refuse anything but an object (the fetchers then take the
+// round-trip, which keeps null as null).
+var errNotObject = errors.New("not an object")
 
 // The filters the fetchers use, and the map round-trips they replace.
 var (
@@ -24,6 +30,9 @@ func oryRoundTrip(raw []byte) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err
+	}
+	if m == nil {
+		return nil, errNotObject
 	}
 	delete(m, "updated_at")
 	delete(m, "credentials")
@@ -63,6 +72,9 @@ func kindeRoundTrip(raw []byte) ([]byte, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, err
 	}
+	if m == nil {
+		return nil, errNotObject
+	}
 	delete(m, "last_signed_in")
 	delete(m, "total_sign_ins")
 	return json.Marshal(m)
@@ -74,6 +86,9 @@ func zitadelRoundTrip(raw []byte, add map[string]any) ([]byte, error) {
 	var m map[string]any
 	if err := d.Decode(&m); err != nil {
 		return nil, err
+	}
+	if m == nil {
+		return nil, errNotObject
 	}
 	delete(m, "roleKeys")
 	delete(m, "userName")

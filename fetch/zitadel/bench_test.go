@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/idsnap/idsnap"
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
+	"github.com/idsnap/idsnap/fetch/internal/rawjson"
 	"github.com/idsnap/idsnap/fetch/zitadel/zitadeltest"
 )
 
@@ -46,4 +48,26 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkGrantRecord is one grant of the fake on its way to a record:
+// decoded, and cleaned by grantFilter with its roleKey added.
+func BenchmarkGrantRecord(b *testing.B) {
+	src := []byte(`{"id":"301234567890123456","details":{"sequence":"17","creationDate":"2025-01-01T00:00:00.123Z","changeDate":"2025-03-02T11:00:00Z","resourceOwner":"300000000000000001"},"roleKeys":["admin","viewer"],"state":"USER_GRANT_STATE_ACTIVE","userId":"301234567890000001","userName":"user1@example.com","firstName":"Zoë","lastName":"Müller","email":"user1@example.com","displayName":"Zoë Müller","orgId":"300000000000000001","orgName":"Acme","orgDomain":"acme.example.com","projectId":"300000000000000100","projectName":"App","preferredLoginName":"user1@example.com","userType":"TYPE_HUMAN"}`)
+	key := rawjson.String("admin")
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		g, err := jsonscan.Decode(src, (*apiGrant).read)
+		if err != nil || g.ID == "" {
+			b.Fatal("decode", err)
+		}
+		base, ok := grantFilter.Object(buf[:0], src)
+		if !ok {
+			b.Fatal("refused")
+		}
+		buf = base
+		_ = rawjson.With(make([]byte, 0, len(base)+len(key)+12), base, rawjson.Member{Key: "roleKey", Value: key})
+	}
 }

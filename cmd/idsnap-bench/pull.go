@@ -165,6 +165,10 @@ func (b *bench) pullTenant(ctx context.Context, t tenant) error {
 	r := rand.New(rand.NewPCG(7, 11))
 	lat := b.sc.latency
 	scale := float64(t.users) / 100_000
+	var (
+		floor     time.Duration // insertFloor of the first first pull
+		floorRows int
+	)
 	for _, conc := range pullConcurrency {
 		db := b.path(fmt.Sprintf("%s-c%d.db", t.src.Name, conc))
 		os.Remove(db)
@@ -204,6 +208,14 @@ func (b *bench) pullTenant(ctx context.Context, t tenant) error {
 				target:  fmt.Sprintf("≤ %.1f×, CPU ≤ %.1f s", wallT, cpuT),
 				met:     verdict(ratio <= wallT && res.cpu.Seconds() <= cpuT),
 			})
+			if !again {
+				if floor == 0 {
+					if floor, floorRows, err = insertFloor(ctx, db, b.path(t.src.Name+"-floor.db")); err != nil {
+						return fmt.Errorf("insert floor of %s: %w", t.name, err)
+					}
+				}
+				b.add(floorFigure(name, floor, floorRows, crit))
+			}
 		}
 	}
 	return nil

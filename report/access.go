@@ -123,6 +123,9 @@ func (j *AccessJoin) Add(r idsnap.Record) (AccessRow, bool) {
 // kept; with no filter, whether it lists any user.
 func (j *AccessJoin) Matched() bool { return len(j.users) > 0 }
 
+// MatchedResource says whether a resource passed the resource filter.
+func (j *AccessJoin) MatchedResource() bool { return len(j.resources) > 0 }
+
 // Unheld lists, by id, the principals the filter kept that held no grant
 // the filter kept: the access review gives each a row of its own. Call it
 // after the last record.

@@ -275,7 +275,7 @@ func WriteAccess(ctx context.Context, w io.Writer, f Format, snaps []idsnap.Snap
 	if err != nil {
 		return err
 	}
-	matched := false
+	matched, matchedRes := false, false
 	for _, p := range points {
 		j := NewAccessJoin(p.Snapshot.Source, p.Snapshot.ID, q.Principal, q.Resource)
 		err := state(p.Snapshot).Records(ctx, func(r idsnap.Record) error {
@@ -288,12 +288,21 @@ func WriteAccess(ctx context.Context, w io.Writer, f Format, snaps []idsnap.Snap
 			return fmt.Errorf("%s: read snapshot #%d: %w", p.Snapshot.Source, p.Snapshot.ID, err)
 		}
 		matched = matched || j.Matched()
+		matchedRes = matchedRes || j.MatchedResource()
 	}
-	if q.Principal == "" || matched {
+	// "0 grants" alone would read as a user who holds nothing, or a
+	// resource nobody may use.
+	var notes []string
+	if q.Principal != "" && !matched {
+		notes = append(notes, fmt.Sprintf("no user %q in the snapshots read: give a user id, email or username as the provider has it", q.Principal))
+	}
+	if q.Resource != "" && !matchedRes {
+		notes = append(notes, fmt.Sprintf("no resource %q in the snapshots read: give a resource id or name as the provider has it", q.Resource))
+	}
+	if len(notes) == 0 {
 		return aw.Close()
 	}
-	// "0 grants" alone would read as a user who holds nothing.
-	note := fmt.Sprintf("no user %q in the snapshots read: give a user id, email or username as the provider has it", q.Principal)
+	note := strings.Join(notes, "; ")
 	if f == FormatJSON || f == FormatCSV {
 		if q.Notes != nil {
 			fmt.Fprintf(q.Notes, "idsnap: %s\n", SafeText(note))

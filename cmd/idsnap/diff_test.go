@@ -262,8 +262,8 @@ func TestAccessCommand(t *testing.T) {
 	}
 }
 
-// TestAccessNoSuchPrincipal: a --principal no snapshot lists says so in one
-// line (the table's summary, stderr beside JSON and CSV), while a user who
+// TestAccessNoSuchPrincipal: a --principal (or --resource) no snapshot
+// lists says so in one line (the table's summary, stderr beside JSON and CSV), while a user who
 // holds nothing is a plain "0 grants"; JSON and CSV keep their shapes.
 func TestAccessNoSuchPrincipal(t *testing.T) {
 	db := twoPulls(t)
@@ -281,10 +281,20 @@ func TestAccessNoSuchPrincipal(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 1 || errOut != "idsnap: "+note+"\n" {
 		t.Errorf("access --principal nobody --format csv: exit %d:\n%s\nstderr: %s", code, out, errOut)
 	}
-	// alice is listed; on a resource she has no grant on, nothing is amiss.
+	// alice is listed; a resource no snapshot lists is named instead.
+	const resNote = `no resource "nowhere" in the snapshots read: give a resource id or name as the provider has it`
 	code, out, errOut = reportRun(t, db, "access", "--principal", "alice@example.com", "--resource", "nowhere")
-	if code != 0 || strings.Contains(out+errOut, "no user") || !strings.Contains(out, "0 grants\n") {
+	if code != 0 || strings.Contains(out+errOut, "no user") || !strings.Contains(out, "0 grants; "+resNote+"\n") {
 		t.Errorf("access --principal alice --resource nowhere: exit %d:\n%s\nstderr: %s", code, out, errOut)
+	}
+	code, out, errOut = reportRun(t, db, "access", "--resource", "nowhere", "--format", "csv")
+	if code != 0 || strings.Count(out, "\n") != 1 || errOut != "idsnap: "+resNote+"\n" {
+		t.Errorf("access --resource nowhere --format csv: exit %d:\n%s\nstderr: %s", code, out, errOut)
+	}
+	// A resource that is listed is no news, whoever holds it.
+	code, out, errOut = reportRun(t, db, "access", "--resource", "acme")
+	if code != 0 || strings.Contains(out+errOut, "no resource") || !strings.Contains(out, "2 grants") {
+		t.Errorf("access --resource acme: exit %d:\n%s\nstderr: %s", code, out, errOut)
 	}
 }
 

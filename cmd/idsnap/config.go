@@ -362,7 +362,7 @@ func resolveSecret(v string, getenv func(string) string) (idsnap.Secret, error) 
 		}
 		s := getenv(name)
 		if s == "" {
-			return "", fmt.Errorf("environment variable %s is not set", name)
+			return "", absentSecret{fmt.Errorf("environment variable %s is not set", name)}
 		}
 		return idsnap.Secret(s), nil
 	case strings.HasPrefix(v, "file:"):
@@ -376,16 +376,27 @@ func resolveSecret(v string, getenv func(string) string) (idsnap.Secret, error) 
 			if errors.As(err, &pe) {
 				err = pe.Err // the path is named once, below
 			}
-			return "", fmt.Errorf("read %s: %w", path, err)
+			err = fmt.Errorf("read %s: %w", path, err)
+			if errors.Is(err, fs.ErrNotExist) {
+				err = absentSecret{err}
+			}
+			return "", err
 		}
 		s := strings.TrimRight(string(data), "\r\n")
 		if s == "" {
-			return "", fmt.Errorf("%s is empty", path)
+			return "", absentSecret{fmt.Errorf("%s is empty", path)}
 		}
 		return idsnap.Secret(s), nil
 	}
 	return idsnap.Secret(v), nil
 }
+
+// absentSecret is a secret whose reference is right but whose variable or
+// file is not there (or empty): doctor calls it MISSING, and a malformed
+// reference or an unreadable file a failure to fix in the config.
+type absentSecret struct{ error }
+
+func (e absentSecret) Unwrap() error { return e.error }
 
 // section decodes the [name] table (findings, people) into v and rejects
 // keys v does not take. An absent table leaves v as it is.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -132,20 +133,26 @@ func TestResolveSecret(t *testing.T) {
 	getenv := env(map[string]string{"S": "from-env"})
 	for _, tc := range []struct {
 		in, want, wantErr string
+		absent            bool // doctor's MISSING rather than a reference to fix
 	}{
-		{"literal", "literal", ""},
-		{"env:S", "from-env", ""},
-		{"env:NOPE", "", "environment variable NOPE is not set"},
-		{"env:", "", "env: needs a variable name"},
-		{"file:" + file, "hunter2", ""},
-		{"file:" + filepath.Join(dir, "missing"), "", "read " + filepath.Join(dir, "missing") + ": no such file"},
-		{"file:" + empty, "", "is empty"},
+		{"literal", "literal", "", false},
+		{"env:S", "from-env", "", false},
+		{"env:NOPE", "", "environment variable NOPE is not set", true},
+		{"env:", "", "env: needs a variable name", false},
+		{"file:" + file, "hunter2", "", false},
+		{"file:" + filepath.Join(dir, "missing"), "", "read " + filepath.Join(dir, "missing") + ": no such file", true},
+		{"file:" + empty, "", "is empty", true},
+		{"file:" + dir, "", "is a directory", false},
+		{"file:", "", "file: needs a path", false},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := resolveSecret(tc.in, getenv)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("resolveSecret(%q) = %v, want error %q", tc.in, err, tc.wantErr)
+				}
+				if absent := errors.As(err, new(absentSecret)); absent != tc.absent {
+					t.Errorf("resolveSecret(%q): absent = %v, want %v", tc.in, absent, tc.absent)
 				}
 				return
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sourcegraph/conc/pool"
@@ -115,8 +116,10 @@ func (a *app) doctorSource(ctx context.Context, spec sourceSpec) []checkJSON {
 	}
 	src, err := spec.Resolve(a.getenv)
 	if err != nil {
-		// The secret's variable or file is not there to read.
-		return one(fetch.Check{Name: "configuration", Detail: oneLine(err), Fix: "set the secret, or fix its env: or file: reference", Missing: true})
+		// MISSING when the secret's variable or file is not there to
+		// read; a malformed reference or an unreadable file is a FAIL.
+		return one(fetch.Check{Name: "configuration", Detail: oneLine(err), Fix: "set the secret, or fix its env: or file: reference",
+			Missing: errors.As(err, new(absentSecret))})
 	}
 	_, f, err := a.fetcher(src, nil)
 	if err != nil {

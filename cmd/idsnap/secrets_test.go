@@ -215,4 +215,17 @@ func TestDoctorRejected(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "MISSING") || !strings.Contains(r.stdout, "ORY_KEY is not set") {
 		t.Errorf("doctor with the key's variable unset: exit %d, want it MISSING:\n%s%s", r.code, r.stdout, r.stderr)
 	}
+
+	// A reference without a name is a config to fix, not a secret to set.
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, bytes.Replace(text, []byte(`"env:ORY_KEY"`), []byte(`"env:"`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runIn(env, dir, cfg, "doctor", "--source", "ory")
+	if r.code != 1 || strings.Contains(r.stdout, "MISSING") || !strings.Contains(r.stdout, "FAIL") || !strings.Contains(r.stdout, "env: needs a variable name") {
+		t.Errorf("doctor with api_token = \"env:\": exit %d, want FAIL, not MISSING:\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }

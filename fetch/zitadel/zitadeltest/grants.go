@@ -65,24 +65,25 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 		}
 	}
 	lo, hi := p.cut(len(gs))
-	res := make([]grantJSON, 0, hi-lo)
+	a := newAnswer(h.listDetails(len(gs)), "")
 	for _, g := range gs[lo:hi] {
 		u, pr := h.t.userIdx[g.UserID], projects[g.ProjectID]
 		uo := h.t.org(u.OrgID)
-		j := grantJSON{ID: g.ID, Details: objectDetails(g.Sequence, g.Created, g.Changed, pr.OrgID),
-			RoleKeys: slices.Clone(g.RoleKeys), State: g.State, UserID: u.ID, UserName: u.UserName, FirstName: u.FirstName,
-			LastName: u.LastName, Email: u.Email, DisplayName: cmp.Or(u.DisplayName, u.Name),
-			OrgID: uo.ID, OrgName: uo.Name, OrgDomain: uo.Domain, ProjectID: pr.ID, ProjectName: pr.Name,
-			PreferredLoginName: u.UserName + "@" + uo.Domain, UserType: "TYPE_HUMAN"}
-		if u.Machine {
-			j.UserType = "TYPE_MACHINE"
-		}
-		res = append(res, j)
+		s := stamp{g.Sequence, u.Sequence, pr.Sequence, uo.Sequence}
+		a.add(rowJSON(h.rows.grants, g, s, func() grantJSON { return toGrant(g, u, pr, uo) }))
 	}
-	body := struct {
-		Details listDetails `json:"details"`
-		Result  []grantJSON `json:"result,omitempty"`
-	}{h.listDetails(len(gs)), res}
 	h.t.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	a.write(w)
+}
+
+func toGrant(g *Grant, u *User, pr *project, uo *Org) grantJSON {
+	j := grantJSON{ID: g.ID, Details: objectDetails(g.Sequence, g.Created, g.Changed, pr.OrgID),
+		RoleKeys: slices.Clone(g.RoleKeys), State: g.State, UserID: u.ID, UserName: u.UserName, FirstName: u.FirstName,
+		LastName: u.LastName, Email: u.Email, DisplayName: cmp.Or(u.DisplayName, u.Name),
+		OrgID: uo.ID, OrgName: uo.Name, OrgDomain: uo.Domain, ProjectID: pr.ID, ProjectName: pr.Name,
+		PreferredLoginName: u.UserName + "@" + uo.Domain, UserType: "TYPE_HUMAN"}
+	if u.Machine {
+		j.UserType = "TYPE_MACHINE"
+	}
+	return j
 }

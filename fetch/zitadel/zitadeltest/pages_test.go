@@ -125,3 +125,148 @@ func firstDiff(got, want []byte) string {
 	}
 	return fmt.Sprintf("got %d lines, want %d", len(g), len(w))
 }
+
+// TestCachedPagesFollowMutations serves every listing from a handler whose
+// row cache is warm, after each kind of mutation, and compares it with a
+// new handler that encodes every row afresh: a stale row fails here.
+func TestCachedPagesFollowMutations(t *testing.T) {
+	tn, other := pagesTenant()
+	warm := NewHandler(tn, Config{})
+	users, projects, grants := tn.Users(), tn.Projects(), tn.Grants()
+	steps := []struct {
+		name   string
+		mutate func()
+	}{
+		{"SetName human", func() { tn.SetName(users[2].ID, "Renamed <Human>") }},
+		{"SetName machine", func() {
+			for _, u := range users {
+				if u.Machine {
+					tn.SetName(u.ID, "Renamed machine")
+					return
+				}
+			}
+			t.Fatal("no machine user")
+		}},
+		{"SetEmail", func() { tn.SetEmail(users[3].ID, "new@acme.example", false) }},
+		{"SetUserState", func() { tn.SetUserState(users[4].ID, UserLocked) }},
+		{"Touch user", func() { tn.Touch(users[5].ID) }},
+		{"Touch project", func() { tn.Touch(projects[0].ID) }},
+		{"Touch grant", func() { tn.Touch(grants[0].ID) }},
+		{"RenameProject", func() { tn.RenameProject(projects[1].ID, "Renamed project") }},
+		{"AddRole", func() { tn.AddRole(projects[2].ID, "auditor", "Auditor", "") }},
+		{"RemoveRole", func() { tn.RemoveRole(projects[2].ID, tn.Roles(projects[2].ID)[0].Key) }},
+		{"SetGrantRoles", func() {
+			for _, g := range tn.Grants() {
+				if g.ProjectID == projects[2].ID {
+					tn.SetGrantRoles(g.ID, "auditor")
+					return
+				}
+			}
+			t.Fatal("no grant on the project")
+		}},
+		{"SetGrantState", func() { tn.SetGrantState(grants[2].ID, GrantInactive) }},
+		{"RemoveGrant", func() { tn.RemoveGrant(grants[3].ID) }},
+		{"RemoveUser", func() { tn.RemoveUser(users[6].ID) }},
+		{"AddUser and AddGrant", func() {
+			u := tn.AddUser(User{UserName: "late", FirstName: "Late", DisplayName: "Late Comer"})
+			tn.AddGrant(u, projects[0].ID, tn.Roles(projects[0].ID)[0].Key)
+		}},
+		{"RemoveProject", func() { tn.RemoveProject(projects[3].ID) }},
+		{"AddOrg", func() { tn.AddOrg("Third", "third.zitadel.cloud") }},
+	}
+	before := servePages(t, warm, pageRequests(tn, other))
+	for _, st := range steps {
+		st.mutate()
+		rs := pageRequests(tn, other)
+		got, want := servePages(t, warm, rs), servePages(t, NewHandler(tn, Config{}), rs)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("after %s, the warm cache serves stale rows:\n%s", st.name, firstDiff(got, want))
+		}
+		if bytes.Equal(got, before) {
+			t.Errorf("after %s, the pages did not change", st.name)
+		}
+		before = got
+	}
+}
+
+// TestCachedPagesMidPull changes the tenant between pages, as tests of the
+// fetcher do with BeforePage: pages overlap, and each renames the first
+// user of its page, whose row the page before cached, and flips a grant.
+func TestCachedPagesMidPull(t *testing.T) {
+	tn, _ := pagesTenant()
+	users := tn.Users() // the first org's users first, in id order
+	n := 0
+	h := NewHandler(tn, Config{BeforePage: func(path string, offset uint64) {
+		n++
+		tn.SetName(users[offset].ID, fmt.Sprintf("Mid-pull %d", n))
+		tn.SetGrantState(tn.Grants()[0].ID, []string{GrantActive, GrantInactive}[n%2])
+	}})
+	var rs []pageRequest
+	for off := 0; off < 35; off += 3 {
+		for _, path := range []string{"/management/v1/users/_search", "/management/v1/users/grants/_search"} {
+			rs = append(rs, pageRequest{http.MethodPost, path, "", fmt.Sprintf(`{"query":{"offset":"%d","limit":5,"asc":true}}`, off)})
+		}
+	}
+	for i, r := range rs {
+		got := servePages(t, h, rs[i:i+1])
+		if want := servePages(t, NewHandler(tn, Config{}), rs[i:i+1]); !bytes.Equal(got, want) {
+			t.Fatalf("page %s %s after a mid-pull change is stale:\n%s", r.path, r.body, firstDiff(got, want))
+		}
+	}
+}
+
+// TestRowCacheKeepsUnchangedRows checks the cache does its job: after a
+// rename, only the renamed user's row and its grants' rows are encoded
+// again; every other row is served from the cache.
+func TestRowCacheKeepsUnchangedRows(t *testing.T) {
+	tn, other := pagesTenant()
+	h := newHandler(tn, Config{})
+	serve := func() { servePages(t, h.routes(), pageRequests(tn, other)) }
+	cached := func() map[any]*byte {
+		tn.mu.Lock()
+		defer tn.mu.Unlock()
+		m := make(map[any]*byte)
+		for u, c := range h.rows.users {
+			m[u] = &c.json[0]
+		}
+		for g, c := range h.rows.grants {
+			m[g] = &c.json[0]
+		}
+		for p, c := range h.rows.projects {
+			m[p] = &c.json[0]
+		}
+		for r, c := range h.rows.roles {
+			m[r] = &c.json[0]
+		}
+		return m
+	}
+	serve()
+	before := cached()
+	renamed := tn.Users()[2].ID
+	tn.SetName(renamed, "Renamed")
+	serve()
+	after := cached()
+	if len(before) == 0 || len(after) != len(before) {
+		t.Fatalf("%d rows cached before the rename, %d after", len(before), len(after))
+	}
+	var again int
+	for k, b := range after {
+		changed := b != before[k]
+		var want bool
+		switch k := k.(type) {
+		case *User:
+			want = k.ID == renamed
+		case *Grant:
+			want = k.UserID == renamed
+		}
+		if changed != want {
+			t.Errorf("%T %v: encoded again %t, want %t", k, k, changed, want)
+		}
+		if changed {
+			again++
+		}
+	}
+	if again < 2 {
+		t.Errorf("%d rows encoded again after renaming a user with grants, want the user and its grants", again)
+	}
+}

@@ -28,17 +28,15 @@ func (h *handler) listProjects(w http.ResponseWriter, r *request) {
 		}
 	}
 	lo, hi := p.cut(len(ps))
-	var res []projectJSON
+	a := newAnswer(h.listDetails(len(ps)), "")
 	for _, pr := range ps[lo:hi] {
-		res = append(res, projectJSON{ID: pr.ID, Details: objectDetails(pr.Sequence, pr.Created, pr.Changed, pr.OrgID),
-			Name: pr.Name, State: pr.State, ProjectRoleAssertion: pr.RoleAssertion, ProjectRoleCheck: pr.RoleCheck})
+		a.add(rowJSON(h.rows.projects, pr, stamp{pr.Sequence}, func() projectJSON {
+			return projectJSON{ID: pr.ID, Details: objectDetails(pr.Sequence, pr.Created, pr.Changed, pr.OrgID),
+				Name: pr.Name, State: pr.State, ProjectRoleAssertion: pr.RoleAssertion, ProjectRoleCheck: pr.RoleCheck}
+		}))
 	}
-	body := struct {
-		Details listDetails   `json:"details"`
-		Result  []projectJSON `json:"result,omitempty"`
-	}{h.listDetails(len(ps)), res}
 	h.t.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	a.write(w)
 }
 
 type roleJSON struct {
@@ -64,15 +62,14 @@ func (h *handler) listRoles(w http.ResponseWriter, r *request) {
 		}
 	}
 	lo, hi := p.cut(len(roles))
-	var res []roleJSON
+	a := newAnswer(h.listDetails(len(roles)), "")
 	for _, ro := range roles[lo:hi] {
-		res = append(res, roleJSON{Key: ro.Key, Details: objectDetails(ro.Sequence, ro.Created, ro.Changed, owner),
-			DisplayName: ro.DisplayName, Group: ro.Group})
+		// A role's owner is its project's org, which never changes.
+		a.add(rowJSON(h.rows.roles, ro, stamp{ro.Sequence}, func() roleJSON {
+			return roleJSON{Key: ro.Key, Details: objectDetails(ro.Sequence, ro.Created, ro.Changed, owner),
+				DisplayName: ro.DisplayName, Group: ro.Group}
+		}))
 	}
-	body := struct {
-		Details listDetails `json:"details"`
-		Result  []roleJSON  `json:"result,omitempty"`
-	}{h.listDetails(len(roles)), res}
 	h.t.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	a.write(w)
 }

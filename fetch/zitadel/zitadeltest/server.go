@@ -63,6 +63,10 @@ func NewServer(t *Tenant, cfg Config) *Server {
 
 // NewHandler returns the fake's handler for t.
 func NewHandler(t *Tenant, cfg Config) http.Handler {
+	return newHandler(t, cfg).routes()
+}
+
+func newHandler(t *Tenant, cfg Config) *handler {
 	if cfg.PAT == "" {
 		cfg.PAT = DefaultPAT
 	}
@@ -72,7 +76,10 @@ func NewHandler(t *Tenant, cfg Config) http.Handler {
 	if cfg.MaxLimit == 0 {
 		cfg.MaxLimit = DefaultMaxLimit
 	}
-	h := &handler{t: t, cfg: cfg}
+	return &handler{t: t, cfg: cfg, rows: newRowCache()}
+}
+
+func (h *handler) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /management/v1/orgs/me", h.auth("org.read", h.myOrg))
 	mux.HandleFunc("POST /management/v1/users/_search", h.auth("user.read", h.listUsers))
@@ -88,8 +95,9 @@ func NewHandler(t *Tenant, cfg Config) http.Handler {
 }
 
 type handler struct {
-	t   *Tenant
-	cfg Config
+	t    *Tenant
+	cfg  Config
+	rows *rowCache // guarded by t.mu
 }
 
 // gRPC codes and the HTTP statuses grpc-gateway maps them to

@@ -94,15 +94,11 @@ func (h *handler) listUsers(w http.ResponseWriter, r *request) {
 		slices.Reverse(users)
 	}
 	lo, hi := p.cut(len(users))
-	res := make([]userJSON, 0, hi-lo) // omitempty drops it when empty, as nil
+	a := newAnswer(h.listDetails(len(users)), sortingColumn(lr.SortingColumn, "USER_FIELD_NAME_UNSPECIFIED"))
 	for _, u := range users[lo:hi] {
-		res = append(res, h.toUser(u))
+		s := stamp{u.Sequence, h.t.org(u.OrgID).Sequence}
+		a.add(rowJSON(h.rows.users, u, s, func() userJSON { return h.toUser(u) }))
 	}
-	body := struct {
-		Details       listDetails `json:"details"`
-		SortingColumn string      `json:"sortingColumn,omitempty"`
-		Result        []userJSON  `json:"result,omitempty"`
-	}{h.listDetails(len(users)), sortingColumn(lr.SortingColumn, "USER_FIELD_NAME_UNSPECIFIED"), res}
 	h.t.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	a.write(w)
 }

@@ -4,28 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"net/http"
-	"slices"
 )
-
-type grantJSON struct {
-	ID                 string   `json:"id,omitempty"`
-	Details            *details `json:"details,omitempty"`
-	RoleKeys           []string `json:"roleKeys,omitempty"`
-	State              string   `json:"state,omitempty"`
-	UserID             string   `json:"userId,omitempty"`
-	UserName           string   `json:"userName,omitempty"`
-	FirstName          string   `json:"firstName,omitempty"`
-	LastName           string   `json:"lastName,omitempty"`
-	Email              string   `json:"email,omitempty"`
-	DisplayName        string   `json:"displayName,omitempty"`
-	OrgID              string   `json:"orgId,omitempty"`
-	OrgName            string   `json:"orgName,omitempty"`
-	OrgDomain          string   `json:"orgDomain,omitempty"`
-	ProjectID          string   `json:"projectId,omitempty"`
-	ProjectName        string   `json:"projectName,omitempty"`
-	PreferredLoginName string   `json:"preferredLoginName,omitempty"`
-	UserType           string   `json:"userType,omitempty"`
-}
 
 // listGrants serves POST /management/v1/users/grants/_search: grants on
 // the org's projects (the request org is the resource owner, as ZITADEL
@@ -54,36 +33,69 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 			projects[pr.ID] = pr
 		}
 	}
-	all := h.t.grants
-	if projectID != "" {
-		all = h.t.projectGrants(projectID)
-	}
 	var gs []*Grant
-	for _, g := range all {
-		if projects[g.ProjectID] != nil && (projectID == "" || g.ProjectID == projectID) && (userID == "" || g.UserID == userID) {
-			gs = append(gs, g)
+	switch {
+	case projectID != "" && projects[projectID] == nil:
+		// another org's project or an unknown one: no grants
+	case projectID != "" && userID == "":
+		gs = h.t.projectGrants(projectID)
+	default:
+		for _, g := range h.t.grants {
+			if projects[g.ProjectID] != nil && (userID == "" || g.UserID == userID) {
+				gs = append(gs, g)
+			}
 		}
 	}
 	lo, hi := p.cut(len(gs))
 	a := newAnswer(h.listDetails(len(gs)), "")
 	for _, g := range gs[lo:hi] {
-		u, pr := h.t.userIdx[g.UserID], projects[g.ProjectID]
-		uo := h.t.org(u.OrgID)
-		s := stamp{g.Sequence, u.Sequence, pr.Sequence, uo.Sequence}
-		a.add(rowJSON(h.rows.grants, g, s, func() grantJSON { return toGrant(g, u, pr, uo) }))
+		a.add(h.grantRow(g, projects[g.ProjectID]))
 	}
 	h.t.mu.Unlock()
 	a.write(w)
 }
 
-func toGrant(g *Grant, u *User, pr *project, uo *Org) grantJSON {
-	j := grantJSON{ID: g.ID, Details: objectDetails(g.Sequence, g.Created, g.Changed, pr.OrgID),
-		RoleKeys: slices.Clone(g.RoleKeys), State: g.State, UserID: u.ID, UserName: u.UserName, FirstName: u.FirstName,
-		LastName: u.LastName, Email: u.Email, DisplayName: cmp.Or(u.DisplayName, u.Name),
-		OrgID: uo.ID, OrgName: uo.Name, OrgDomain: uo.Domain, ProjectID: pr.ID, ProjectName: pr.Name,
-		PreferredLoginName: u.UserName + "@" + uo.Domain, UserType: "TYPE_HUMAN"}
-	if u.Machine {
-		j.UserType = "TYPE_MACHINE"
+// grantRow returns g's row; pr is g's project. It must be called with the
+// tenant locked.
+func (h *handler) grantRow(g *Grant, pr *project) []byte {
+	c, ok := h.rows.grants[g]
+	if ok && c.stamp == (stamp{g.Sequence, c.user.Sequence, pr.Sequence, c.userOrg.Sequence}) {
+		return c.json
 	}
-	return j
+	u := h.t.userIdx[g.UserID]
+	uo := h.t.org(u.OrgID)
+	c = cachedGrant{cachedRow{stamp{g.Sequence, u.Sequence, pr.Sequence, uo.Sequence}, nil}, u, uo}
+	c.json = h.rows.encode(func(b []byte) []byte { return appendGrant(b, g, u, pr, uo) })
+	h.rows.grants[g] = c
+	return c.json
+}
+
+func userType(u *User) string {
+	if u.Machine {
+		return "TYPE_MACHINE"
+	}
+	return "TYPE_HUMAN"
+}
+
+// appendGrant writes the row toGrant (shapes_test.go) shapes.
+func appendGrant(b []byte, g *Grant, u *User, pr *project, uo *Org) []byte {
+	o := openRow(b)
+	o.str("id", g.ID)
+	o.details(g.Sequence, g.Created, g.Changed, pr.OrgID)
+	o.strs("roleKeys", g.RoleKeys)
+	o.str("state", g.State)
+	o.str("userId", u.ID)
+	o.str("userName", u.UserName)
+	o.str("firstName", u.FirstName)
+	o.str("lastName", u.LastName)
+	o.str("email", u.Email)
+	o.str("displayName", cmp.Or(u.DisplayName, u.Name))
+	o.str("orgId", uo.ID)
+	o.str("orgName", uo.Name)
+	o.str("orgDomain", uo.Domain)
+	o.str("projectId", pr.ID)
+	o.str("projectName", pr.Name)
+	o.str("preferredLoginName", u.UserName+"@"+uo.Domain)
+	o.str("userType", userType(u))
+	return o.end()
 }

@@ -2,6 +2,7 @@ package zitadeltest
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -268,5 +269,51 @@ func TestRowCacheKeepsUnchangedRows(t *testing.T) {
 	}
 	if again < 2 {
 		t.Errorf("%d rows encoded again after renaming a user with grants, want the user and its grants", again)
+	}
+}
+
+// TestRowsMatchShapes holds every hand-written row equal to encoding/json's
+// encoding of its struct, for every object of a tenant whose strings need
+// each kind of escaping.
+func TestRowsMatchShapes(t *testing.T) {
+	tn, _ := pagesTenant()
+	odd := []string{"", "plain", `quo"te`, `back\slash`, "<b>&amp;</b>", "tab\tnew\nline\r\b\f\x01\x1f\x7f",
+		"Zoë", "日本", "bad \xff utf-8", "line\u2028para\u2029", "emoji 🙂"}
+	for i, s := range odd {
+		u := tn.AddUser(User{UserName: "odd" + s, FirstName: s, LastName: s, NickName: s, DisplayName: s, Language: s,
+			Email: s, EmailVerified: i%2 == 0, Phone: s})
+		m := tn.AddUser(User{Machine: true, UserName: "m" + s, Name: s, Description: s})
+		p := tn.AddProject(Project{Name: s, RoleAssertion: i%2 == 1, RoleCheck: i%3 == 0})
+		tn.AddRole(p, "k"+s, s, s)
+		tn.AddGrant(u, p, "k"+s)
+		tn.AddGrant(m, p)
+	}
+	h := newHandler(tn, Config{})
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	check := func(what string, got []byte, v any) {
+		t.Helper()
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s:\n got %s\nwant %s", what, got, want)
+		}
+	}
+	for _, u := range tn.users {
+		check("user "+u.UserName, h.appendUser(nil, u), h.toUser(u))
+	}
+	for _, pr := range tn.projects {
+		check("project "+pr.Name, appendProject(nil, pr), toProject(pr))
+		for _, ro := range pr.roles {
+			check("role "+ro.Key, appendRole(nil, ro, pr.OrgID), toRole(ro, pr.OrgID))
+		}
+	}
+	for _, g := range tn.grants {
+		u := tn.userIdx[g.UserID]
+		_, pr := tn.project(g.ProjectID)
+		uo := tn.org(u.OrgID)
+		check("grant "+g.ID, appendGrant(nil, g, u, pr, uo), toGrant(g, u, pr, uo))
 	}
 }

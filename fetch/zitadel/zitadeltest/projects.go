@@ -4,15 +4,6 @@ import (
 	"net/http"
 )
 
-type projectJSON struct {
-	ID                   string   `json:"id,omitempty"`
-	Details              *details `json:"details,omitempty"`
-	Name                 string   `json:"name,omitempty"`
-	State                string   `json:"state,omitempty"`
-	ProjectRoleAssertion bool     `json:"projectRoleAssertion,omitempty"`
-	ProjectRoleCheck     bool     `json:"projectRoleCheck,omitempty"`
-}
-
 // listProjects serves POST /management/v1/projects/_search: the org's own
 // projects in heap order (no ORDER BY; asc has no effect).
 func (h *handler) listProjects(w http.ResponseWriter, r *request) {
@@ -30,20 +21,22 @@ func (h *handler) listProjects(w http.ResponseWriter, r *request) {
 	lo, hi := p.cut(len(ps))
 	a := newAnswer(h.listDetails(len(ps)), "")
 	for _, pr := range ps[lo:hi] {
-		a.add(rowJSON(h.rows.projects, pr, stamp{pr.Sequence}, func() projectJSON {
-			return projectJSON{ID: pr.ID, Details: objectDetails(pr.Sequence, pr.Created, pr.Changed, pr.OrgID),
-				Name: pr.Name, State: pr.State, ProjectRoleAssertion: pr.RoleAssertion, ProjectRoleCheck: pr.RoleCheck}
-		}))
+		a.add(cached(h.rows, h.rows.projects, pr, stamp{pr.Sequence}, func(b []byte) []byte { return appendProject(b, pr) }))
 	}
 	h.t.mu.Unlock()
 	a.write(w)
 }
 
-type roleJSON struct {
-	Key         string   `json:"key,omitempty"`
-	Details     *details `json:"details,omitempty"`
-	DisplayName string   `json:"displayName,omitempty"`
-	Group       string   `json:"group,omitempty"`
+// appendProject writes the row toProject (shapes_test.go) shapes.
+func appendProject(b []byte, pr *project) []byte {
+	o := openRow(b)
+	o.str("id", pr.ID)
+	o.details(pr.Sequence, pr.Created, pr.Changed, pr.OrgID)
+	o.str("name", pr.Name)
+	o.str("state", pr.State)
+	o.flag("projectRoleAssertion", pr.RoleAssertion)
+	o.flag("projectRoleCheck", pr.RoleCheck)
+	return o.end()
 }
 
 // listRoles serves POST /management/v1/projects/{projectId}/roles/_search.
@@ -65,11 +58,18 @@ func (h *handler) listRoles(w http.ResponseWriter, r *request) {
 	a := newAnswer(h.listDetails(len(roles)), "")
 	for _, ro := range roles[lo:hi] {
 		// A role's owner is its project's org, which never changes.
-		a.add(rowJSON(h.rows.roles, ro, stamp{ro.Sequence}, func() roleJSON {
-			return roleJSON{Key: ro.Key, Details: objectDetails(ro.Sequence, ro.Created, ro.Changed, owner),
-				DisplayName: ro.DisplayName, Group: ro.Group}
-		}))
+		a.add(cached(h.rows, h.rows.roles, ro, stamp{ro.Sequence}, func(b []byte) []byte { return appendRole(b, ro, owner) }))
 	}
 	h.t.mu.Unlock()
 	a.write(w)
+}
+
+// appendRole writes the row toRole (shapes_test.go) shapes.
+func appendRole(b []byte, ro *Role, owner string) []byte {
+	o := openRow(b)
+	o.str("key", ro.Key)
+	o.details(ro.Sequence, ro.Created, ro.Changed, owner)
+	o.str("displayName", ro.DisplayName)
+	o.str("group", ro.Group)
+	return o.end()
 }

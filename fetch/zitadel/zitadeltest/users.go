@@ -6,63 +6,46 @@ import (
 	"slices"
 )
 
-type profileJSON struct {
-	FirstName         string `json:"firstName,omitempty"`
-	LastName          string `json:"lastName,omitempty"`
-	NickName          string `json:"nickName,omitempty"`
-	DisplayName       string `json:"displayName,omitempty"`
-	PreferredLanguage string `json:"preferredLanguage,omitempty"`
+// userRow must be called with the tenant locked.
+func (h *handler) userRow(u *User) []byte {
+	s := stamp{u.Sequence, h.t.org(u.OrgID).Sequence}
+	return cached(h.rows, h.rows.users, u, s, func(b []byte) []byte { return h.appendUser(b, u) })
 }
 
-type emailJSON struct {
-	Email           string `json:"email,omitempty"`
-	IsEmailVerified bool   `json:"isEmailVerified,omitempty"`
-}
-
-type phoneJSON struct {
-	Phone string `json:"phone,omitempty"`
-}
-
-type humanJSON struct {
-	Profile *profileJSON `json:"profile,omitempty"`
-	Email   *emailJSON   `json:"email,omitempty"`
-	Phone   *phoneJSON   `json:"phone,omitempty"`
-}
-
-type machineJSON struct {
-	Name            string `json:"name,omitempty"`
-	Description     string `json:"description,omitempty"`
-	AccessTokenType string `json:"accessTokenType,omitempty"`
-}
-
-type userJSON struct {
-	ID                 string       `json:"id,omitempty"`
-	Details            *details     `json:"details,omitempty"`
-	State              string       `json:"state,omitempty"`
-	UserName           string       `json:"userName,omitempty"`
-	LoginNames         []string     `json:"loginNames,omitempty"`
-	PreferredLoginName string       `json:"preferredLoginName,omitempty"`
-	Human              *humanJSON   `json:"human,omitempty"`
-	Machine            *machineJSON `json:"machine,omitempty"`
-}
-
-// toUser must be called with the tenant locked.
-func (h *handler) toUser(u *User) userJSON {
+// appendUser writes the row toUser (shapes_test.go) shapes and must be called with the tenant locked.
+func (h *handler) appendUser(b []byte, u *User) []byte {
 	login := u.UserName + "@" + h.t.org(u.OrgID).Domain
-	j := userJSON{ID: u.ID, Details: objectDetails(u.Sequence, u.Created, u.Changed, u.OrgID), State: u.State,
-		UserName: u.UserName, LoginNames: []string{login}, PreferredLoginName: login}
+	o := openRow(b)
+	o.str("id", u.ID)
+	o.details(u.Sequence, u.Created, u.Changed, u.OrgID)
+	o.str("state", u.State)
+	o.str("userName", u.UserName)
+	o.strs("loginNames", []string{login})
+	o.str("preferredLoginName", login)
 	if u.Machine {
-		// ACCESS_TOKEN_TYPE_BEARER is the enum's zero value: omitted.
-		j.Machine = &machineJSON{Name: u.Name, Description: u.Description}
-	} else {
-		j.Human = &humanJSON{
-			Profile: &profileJSON{FirstName: u.FirstName, LastName: u.LastName, NickName: u.NickName,
-				DisplayName: u.DisplayName, PreferredLanguage: u.Language},
-			Email: &emailJSON{Email: u.Email, IsEmailVerified: u.EmailVerified},
-			Phone: &phoneJSON{Phone: u.Phone},
-		}
+		outer := o.open("machine")
+		o.str("name", u.Name)
+		o.str("description", u.Description)
+		o.close(outer)
+		return o.end()
 	}
-	return j
+	human := o.open("human")
+	outer := o.open("profile")
+	o.str("firstName", u.FirstName)
+	o.str("lastName", u.LastName)
+	o.str("nickName", u.NickName)
+	o.str("displayName", u.DisplayName)
+	o.str("preferredLanguage", u.Language)
+	o.close(outer)
+	outer = o.open("email")
+	o.str("email", u.Email)
+	o.flag("isEmailVerified", u.EmailVerified)
+	o.close(outer)
+	outer = o.open("phone")
+	o.str("phone", u.Phone)
+	o.close(outer)
+	o.close(human)
+	return o.end()
 }
 
 // listUsers serves POST /management/v1/users/_search: the org's users,
@@ -96,8 +79,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *request) {
 	lo, hi := p.cut(len(users))
 	a := newAnswer(h.listDetails(len(users)), sortingColumn(lr.SortingColumn, "USER_FIELD_NAME_UNSPECIFIED"))
 	for _, u := range users[lo:hi] {
-		s := stamp{u.Sequence, h.t.org(u.OrgID).Sequence}
-		a.add(rowJSON(h.rows.users, u, s, func() userJSON { return h.toUser(u) }))
+		a.add(h.userRow(u))
 	}
 	h.t.mu.Unlock()
 	a.write(w)

@@ -48,8 +48,13 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 	}
 	lo, hi := p.cut(len(gs))
 	a := newAnswer(h.listDetails(len(gs)), "")
+	only := projects[projectID] // with projectIdQuery, every row's project
 	for _, g := range gs[lo:hi] {
-		a.add(h.grantRow(g, projects[g.ProjectID]))
+		pr := only
+		if pr == nil {
+			pr = projects[g.ProjectID]
+		}
+		a.add(h.grantRow(g, pr))
 	}
 	h.t.mu.Unlock()
 	a.write(w)
@@ -58,16 +63,13 @@ func (h *handler) listGrants(w http.ResponseWriter, r *request) {
 // grantRow returns g's row; pr is g's project. It must be called with the
 // tenant locked.
 func (h *handler) grantRow(g *Grant, pr *project) []byte {
-	c, ok := h.rows.grants[g]
-	if ok && c.stamp == (stamp{g.Sequence, c.user.Sequence, pr.Sequence, c.userOrg.Sequence}) {
-		return c.json
+	c := &g.row
+	if c.user == nil {
+		c.user = h.t.userIdx[g.UserID]
+		c.userOrg = h.t.org(c.user.OrgID)
 	}
-	u := h.t.userIdx[g.UserID]
-	uo := h.t.org(u.OrgID)
-	c = cachedGrant{cachedRow{stamp{g.Sequence, u.Sequence, pr.Sequence, uo.Sequence}, nil}, u, uo}
-	c.json = h.rows.encode(func(b []byte) []byte { return appendGrant(b, g, u, pr, uo) })
-	h.rows.grants[g] = c
-	return c.json
+	s := stamp{g.Sequence, c.user.Sequence, pr.Sequence, c.userOrg.Sequence}
+	return c.get(s, &h.t.rows, func(b []byte) []byte { return appendGrant(b, g, c.user, pr, c.userOrg) })
 }
 
 func userType(u *User) string {

@@ -3,6 +3,7 @@ package zitadeltest
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -114,7 +115,7 @@ func (o *jsonObject) details(seq uint64, created, changed time.Time, owner strin
 // UTF-8, U+2028) are never restated here.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSON[s[i]] {
 			q, err := json.Marshal(s)
 			if err != nil {
 				panic("zitadeltest: encode string: " + err.Error()) // a string always encodes
@@ -126,3 +127,11 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// plainJSON is the bytes encoding/json copies into a string as they are.
+var plainJSON = func() (t [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, c)
+	}
+	return t
+}()

@@ -21,7 +21,7 @@ func (h *handler) listProjects(w http.ResponseWriter, r *request) {
 	lo, hi := p.cut(len(ps))
 	a := newAnswer(h.listDetails(len(ps)), "")
 	for _, pr := range ps[lo:hi] {
-		a.add(cached(h.rows, h.rows.projects, pr, stamp{pr.Sequence}, func(b []byte) []byte { return appendProject(b, pr) }))
+		a.add(pr.row.get(stamp{pr.Sequence}, &h.t.rows, func(b []byte) []byte { return appendProject(b, pr) }))
 	}
 	h.t.mu.Unlock()
 	a.write(w)
@@ -58,7 +58,7 @@ func (h *handler) listRoles(w http.ResponseWriter, r *request) {
 	a := newAnswer(h.listDetails(len(roles)), "")
 	for _, ro := range roles[lo:hi] {
 		// A role's owner is its project's org, which never changes.
-		a.add(cached(h.rows, h.rows.roles, ro, stamp{ro.Sequence}, func(b []byte) []byte { return appendRole(b, ro, owner) }))
+		a.add(ro.row.get(stamp{ro.Sequence}, &h.t.rows, func(b []byte) []byte { return appendRole(b, ro, owner) }))
 	}
 	h.t.mu.Unlock()
 	a.write(w)

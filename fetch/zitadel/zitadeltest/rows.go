@@ -26,53 +26,34 @@ type cachedGrant struct {
 	userOrg *Org
 }
 
-// rowCache holds each object's encoded row, keyed by the object: a removed
-// object's pointer stays in the map as long as the cache, so it is never
-// reused for another object. It is guarded by the tenant's lock.
-type rowCache struct {
-	users    map[*User]cachedRow
-	grants   map[*Grant]cachedGrant
-	projects map[*project]cachedRow
-	roles    map[*Role]cachedRow
-	slab     rowSlab
-	scratch  []byte // the row being written
-}
-
-func newRowCache() *rowCache {
-	return &rowCache{users: make(map[*User]cachedRow), grants: make(map[*Grant]cachedGrant),
-		projects: make(map[*project]cachedRow), roles: make(map[*Role]cachedRow)}
-}
-
-// encode returns the row appendRow writes, kept in the slab.
-func (c *rowCache) encode(appendRow func([]byte) []byte) []byte {
-	c.scratch = appendRow(c.scratch[:0])
-	return c.slab.keep(c.scratch)
-}
-
-// cached returns k's row as encoded for stamp s, writing it again with
-// appendRow when the cached one is missing or stale.
-func cached[K comparable](c *rowCache, m map[K]cachedRow, k K, s stamp, appendRow func([]byte) []byte) []byte {
-	if r, ok := m[k]; ok && r.stamp == s {
-		return r.json
+// get returns the row, writing it again with appendRow into slab when it
+// was never written or for another stamp than s. The row lives in the
+// object it shows, guarded by the tenant's lock: no map to look it up in
+// or to grow, which at 300,000 rows cost more than the rows themselves.
+func (c *cachedRow) get(s stamp, slab *rowSlab, appendRow func([]byte) []byte) []byte {
+	if c.json == nil || c.stamp != s {
+		c.stamp, c.json = s, slab.encode(appendRow)
 	}
-	b := c.encode(appendRow)
-	m[k] = cachedRow{s, b}
-	return b
+	return c.json
 }
 
 // rowSlab hands out rows from large chunks: one allocation per chunk
 // rather than per row. A row is never written over; a stale one is left
 // behind in its chunk.
-type rowSlab struct{ chunk []byte }
+type rowSlab struct {
+	chunk   []byte
+	scratch []byte // the row being written
+}
 
 const slabChunk = 256 << 10
 
-// keep returns a copy of row in the slab.
-func (s *rowSlab) keep(row []byte) []byte {
-	if len(row) > cap(s.chunk)-len(s.chunk) {
-		s.chunk = make([]byte, 0, max(slabChunk, len(row)))
+// encode returns the row appendRow writes, kept in the slab.
+func (s *rowSlab) encode(appendRow func([]byte) []byte) []byte {
+	s.scratch = appendRow(s.scratch[:0])
+	if len(s.scratch) > cap(s.chunk)-len(s.chunk) {
+		s.chunk = make([]byte, 0, max(slabChunk, len(s.scratch)))
 	}
 	n := len(s.chunk)
-	s.chunk = append(s.chunk, row...)
+	s.chunk = append(s.chunk, s.scratch...)
 	return s.chunk[n:len(s.chunk):len(s.chunk)]
 }

@@ -76,7 +76,7 @@ func newHandler(t *Tenant, cfg Config) *handler {
 	if cfg.MaxLimit == 0 {
 		cfg.MaxLimit = DefaultMaxLimit
 	}
-	return &handler{t: t, cfg: cfg, rows: newRowCache()}
+	return &handler{t: t, cfg: cfg}
 }
 
 func (h *handler) routes() http.Handler {
@@ -95,9 +95,8 @@ func (h *handler) routes() http.Handler {
 }
 
 type handler struct {
-	t    *Tenant
-	cfg  Config
-	rows *rowCache // guarded by t.mu
+	t   *Tenant
+	cfg Config
 }
 
 // gRPC codes and the HTTP statuses grpc-gateway maps them to

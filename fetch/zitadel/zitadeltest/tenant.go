@@ -60,6 +60,8 @@ type User struct {
 
 	Created, Changed time.Time
 	Sequence         uint64
+
+	row cachedRow // this user's row in listings; copies leave it out
 }
 
 // Project is a project owned by an org. OrgID empty means the first org.
@@ -78,6 +80,8 @@ type Role struct {
 	Key, DisplayName, Group string
 	Created, Changed        time.Time
 	Sequence                uint64
+
+	row cachedRow // copies leave it out
 }
 
 // Grant is a user grant: a user holds role keys on a project.
@@ -87,11 +91,14 @@ type Grant struct {
 	State                 string // USER_GRANT_STATE_*
 	Created, Changed      time.Time
 	Sequence              uint64
+
+	row cachedGrant // copies leave it out
 }
 
 type project struct {
 	Project
 	roles []*Role
+	row   cachedRow
 }
 
 // Tenant is a ZITADEL instance with one or several orgs. It is safe for
@@ -122,6 +129,9 @@ type Tenant struct {
 	// the first per-project listing after a change: a listing per project
 	// then reads its own grants, not every grant of the org.
 	byProject map[string][]*Grant
+	// rows holds the listings' rows, each kept in the object it shows
+	// (rows.go).
+	rows rowSlab
 	// orgUsers is the users of each org in id order, built by the first
 	// listing after a user was added or removed: a page of users then
 	// costs its own rows, not a pass over every user of the instance.
@@ -308,6 +318,7 @@ func (t *Tenant) Users() []User {
 	out := make([]User, len(t.users))
 	for i, u := range t.users {
 		out[i] = *u
+		out[i].row = cachedRow{}
 	}
 	return out
 }
@@ -408,6 +419,7 @@ func (t *Tenant) Roles(projectID string) []Role {
 	out := make([]Role, len(p.roles))
 	for i, r := range p.roles {
 		out[i] = *r
+		out[i].row = cachedRow{}
 	}
 	return out
 }
@@ -525,6 +537,7 @@ func (t *Tenant) Grants() []Grant {
 	for i, g := range t.grants {
 		out[i] = *g
 		out[i].RoleKeys = slices.Clone(g.RoleKeys)
+		out[i].row = cachedGrant{}
 	}
 	return out
 }

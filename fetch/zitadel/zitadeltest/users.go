@@ -9,7 +9,7 @@ import (
 // userRow must be called with the tenant locked.
 func (h *handler) userRow(u *User) []byte {
 	s := stamp{u.Sequence, h.t.org(u.OrgID).Sequence}
-	return cached(h.rows, h.rows.users, u, s, func(b []byte) []byte { return h.appendUser(b, u) })
+	return u.row.get(s, &h.t.rows, func(b []byte) []byte { return h.appendUser(b, u) })
 }
 
 // appendUser writes the row toUser (shapes_test.go) shapes and must be called with the tenant locked.

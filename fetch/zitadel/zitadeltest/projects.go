@@ -21,10 +21,15 @@ func (h *handler) listProjects(w http.ResponseWriter, r *request) {
 	lo, hi := p.cut(len(ps))
 	a := newAnswer(h.listDetails(len(ps)), "")
 	for _, pr := range ps[lo:hi] {
-		a.add(pr.row.get(stamp{pr.Sequence}, &h.t.rows, func(b []byte) []byte { return appendProject(b, pr) }))
+		a.add(h.projectRow(pr))
 	}
 	h.t.mu.Unlock()
 	a.write(w)
+}
+
+// projectRow must be called with the tenant locked.
+func (h *handler) projectRow(pr *project) []byte {
+	return pr.row.get(stamp{pr.Sequence}, &h.t.rows, func(b []byte) []byte { return appendProject(b, pr) })
 }
 
 // appendProject writes the row toProject (shapes_test.go) shapes.
@@ -57,11 +62,16 @@ func (h *handler) listRoles(w http.ResponseWriter, r *request) {
 	lo, hi := p.cut(len(roles))
 	a := newAnswer(h.listDetails(len(roles)), "")
 	for _, ro := range roles[lo:hi] {
-		// A role's owner is its project's org, which never changes.
-		a.add(ro.row.get(stamp{ro.Sequence}, &h.t.rows, func(b []byte) []byte { return appendRole(b, ro, owner) }))
+		a.add(h.roleRow(ro, owner))
 	}
 	h.t.mu.Unlock()
 	a.write(w)
+}
+
+// roleRow returns the row of a role of a project of org owner, which
+// never changes. It must be called with the tenant locked.
+func (h *handler) roleRow(ro *Role, owner string) []byte {
+	return ro.row.get(stamp{ro.Sequence}, &h.t.rows, func(b []byte) []byte { return appendRole(b, ro, owner) })
 }
 
 // appendRole writes the row toRole (shapes_test.go) shapes.

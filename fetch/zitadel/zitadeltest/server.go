@@ -61,9 +61,12 @@ func NewServer(t *Tenant, cfg Config) *Server {
 	return s
 }
 
-// NewHandler returns the fake's handler for t.
+// NewHandler returns the fake's handler for t. It writes every row of the
+// tenant's listings before it returns (see writeRows).
 func NewHandler(t *Tenant, cfg Config) http.Handler {
-	return newHandler(t, cfg).routes()
+	h := newHandler(t, cfg)
+	h.writeRows()
+	return h.routes()
 }
 
 func newHandler(t *Tenant, cfg Config) *handler {

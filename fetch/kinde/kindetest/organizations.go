@@ -69,24 +69,24 @@ func (h *handler) organizationUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids, more := page(o.ids.sorted(), after, size)
-	out := make([]orgUserJSON, 0, len(ids))
+	rows := make([][]byte, 0, len(ids))
+	h.t.rowsMu.Lock()
 	for _, id := range ids {
 		m, u := o.members[id], h.t.users[id]
-		roles := append([]string{}, m.Roles...)
-		out = append(out, orgUserJSON{
-			ID: id, Email: nullable(u.Email), FullName: strings.TrimSpace(u.FirstName + " " + u.LastName),
-			LastName: nullable(u.LastName), FirstName: nullable(u.FirstName), Picture: nullable(u.Picture),
-			JoinedOn: timestamp(m.JoinedOn), LastAccessedOn: nullableTime(m.LastAccessedOn),
-			IsSuspended: u.Suspended, Roles: roles,
-		})
+		rows = append(rows, m.row.row([2]uint64{m.rev, u.rev}, func() any {
+			return orgUserJSON{
+				ID: id, Email: nullable(u.Email), FullName: strings.TrimSpace(u.FirstName + " " + u.LastName),
+				LastName: nullable(u.LastName), FirstName: nullable(u.FirstName), Picture: nullable(u.Picture),
+				JoinedOn: timestamp(m.JoinedOn), LastAccessedOn: nullableTime(m.LastAccessedOn),
+				IsSuspended: u.Suspended, Roles: append([]string{}, m.Roles...),
+			}
+		}))
 	}
+	h.t.rowsMu.Unlock()
 	h.t.mu.RUnlock()
 	last := ""
 	if len(ids) > 0 {
 		last = ids[len(ids)-1]
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"code": "OK", "message": "Success", "organization_users": out,
-		"next_token": nextToken("organization_users:"+code, last, more),
-	})
+	writeList(w, "organization_users", nextToken("organization_users:"+code, last, more), rows)
 }

@@ -32,30 +32,38 @@ func pagesTenant() *Tenant {
 // line naming its request.
 func pageWalk(t *testing.T, base, tok string, tn *Tenant) []byte {
 	t.Helper()
+	b, err := walkPages(base, tok, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func walkPages(base, tok string, tn *Tenant) ([]byte, error) {
 	var out bytes.Buffer
-	walk := func(path string, q url.Values) {
+	walk := func(path string, q url.Values) error {
 		q.Set("page_size", "4")
 		for {
 			req, _ := http.NewRequest(http.MethodGet, base+path+"?"+q.Encode(), nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			body, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET %s %s: %d %v %s", path, q.Encode(), resp.StatusCode, err, body)
+				return fmt.Errorf("GET %s %s: %d %v %s", path, q.Encode(), resp.StatusCode, err, body)
 			}
 			fmt.Fprintf(&out, "### GET %s?%s (%s, %s bytes)\n%s\n", path, q.Encode(), resp.Header.Get("Content-Type"), resp.Header.Get("Content-Length"), body)
 			var next struct {
 				NextToken *string `json:"next_token"`
 			}
 			if err := json.Unmarshal(body, &next); err != nil {
-				t.Fatal(err)
+				return fmt.Errorf("GET %s %s: %w", path, q.Encode(), err)
 			}
 			if next.NextToken == nil {
-				return
+				return nil
 			}
 			q.Set("next_token", *next.NextToken)
 		}
@@ -65,13 +73,19 @@ func pageWalk(t *testing.T, base, tok string, tn *Tenant) []byte {
 		if expand != "" {
 			q.Set("expand", expand)
 		}
-		walk("/api/v1/users", q)
+		if err := walk("/api/v1/users", q); err != nil {
+			return nil, err
+		}
 	}
-	walk("/api/v1/organizations", url.Values{})
+	if err := walk("/api/v1/organizations", url.Values{}); err != nil {
+		return nil, err
+	}
 	for _, code := range tn.OrgCodes() {
-		walk("/api/v1/organizations/"+code+"/users", url.Values{})
+		if err := walk("/api/v1/organizations/"+code+"/users", url.Values{}); err != nil {
+			return nil, err
+		}
 	}
-	return out.Bytes()
+	return out.Bytes(), nil
 }
 
 func accessToken(t *testing.T, base string) string {
@@ -122,4 +136,180 @@ func firstDiff(got, want []byte) string {
 		}
 	}
 	return fmt.Sprintf("got %d lines, want %d", len(g), len(w))
+}
+
+// dropRows forgets every cached row, so the next listing encodes each row
+// afresh, until restore puts the forgotten rows back.
+func (t *Tenant) dropRows() (restore func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var back []func()
+	for _, u := range t.users {
+		r := u.rows
+		back = append(back, func() { u.rows = r })
+		u.rows = [4]cachedRow{}
+	}
+	for _, o := range t.orgs {
+		for _, m := range o.members {
+			r := m.row
+			back = append(back, func() { m.row = r })
+			m.row = cachedRow{}
+		}
+	}
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for _, f := range back {
+			f()
+		}
+	}
+}
+
+// TestCachedPagesFollowMutations walks every listing with the rows cached
+// before each kind of mutation, and compares it with the walk after every
+// cached row was dropped: a stale row fails here.
+func TestCachedPagesFollowMutations(t *testing.T) {
+	tn := pagesTenant()
+	srv := NewServer(tn, Config{})
+	defer srv.Close()
+	tok := accessToken(t, srv.URL)
+	ids, codes := tn.UserIDs(), tn.OrgCodes()
+	member := tn.Members(codes[0])[0].UserID
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name   string
+		mutate func()
+	}{
+		{"Suspend", func() { must(tn.Suspend(member, true)) }},
+		{"SetEmail", func() { must(tn.SetEmail(member, "new<&>@example.com")) }},
+		{"SetName", func() { must(tn.SetName(member, "Renamed", "Member")) }},
+		{"SignIn", func() { must(tn.SignIn(member, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))) }},
+		{"AddUser replacing", func() {
+			u, _ := tn.User(member)
+			u.FirstName, u.BillingCustomerID, u.Identities = "Replaced", "", nil
+			tn.AddUser(u)
+		}},
+		{"AddUser", func() { tn.AddUser(User{ID: "kp_00000000000000000000000000000000", FirstName: "First"}) }},
+		{"AddMember", func() {
+			must(tn.addMember(codes[1], "kp_00000000000000000000000000000000", time.Date(2025, 5, 6, 7, 8, 9, 0, time.UTC), []string{"viewer"}))
+		}},
+		{"AddMember again", func() { must(tn.AddMember(codes[0], member, "owner")) }},
+		{"SetMemberRoles", func() { must(tn.SetMemberRoles(codes[0], member)) }},
+		{"RemoveMember", func() { must(tn.RemoveMember(codes[0], member)) }},
+		{"RemoveUser", func() { must(tn.RemoveUser(ids[3])) }},
+		{"AddOrg renaming", func() { o, _ := tn.Org(codes[1]); o.Name = "Renamed <Org>"; tn.AddOrg(o) }},
+		{"RemoveOrg", func() { must(tn.RemoveOrg(codes[2])) }},
+	}
+	before := pageWalk(t, srv.URL, tok, tn)
+	for _, st := range steps {
+		st.mutate()
+		got := pageWalk(t, srv.URL, tok, tn)
+		restore := tn.dropRows()
+		want := pageWalk(t, srv.URL, tok, tn)
+		restore()
+		if !bytes.Equal(got, want) {
+			t.Fatalf("after %s, the cache serves stale rows:\n%s", st.name, firstDiff(got, want))
+		}
+		if bytes.Equal(got, before) {
+			t.Errorf("after %s, the pages did not change", st.name)
+		}
+		before = got
+	}
+}
+
+// TestRowCacheKeepsUnchangedRows checks the cache does its job: after a
+// rename, only the renamed user's rows are encoded again.
+func TestRowCacheKeepsUnchangedRows(t *testing.T) {
+	tn := pagesTenant()
+	srv := NewServer(tn, Config{})
+	defer srv.Close()
+	tok := accessToken(t, srv.URL)
+	cached := func() map[any]*byte {
+		tn.mu.RLock()
+		defer tn.mu.RUnlock()
+		tn.rowsMu.Lock()
+		defer tn.rowsMu.Unlock()
+		m := make(map[any]*byte)
+		for _, u := range tn.users {
+			for i, r := range u.rows {
+				if len(r.json) > 0 {
+					m[[2]any{u, i}] = &r.json[0]
+				}
+			}
+		}
+		for _, o := range tn.orgs {
+			for _, mb := range o.members {
+				if len(mb.row.json) > 0 {
+					m[mb] = &mb.row.json[0]
+				}
+			}
+		}
+		return m
+	}
+	pageWalk(t, srv.URL, tok, tn)
+	before := cached()
+	renamed := tn.Members(tn.OrgCodes()[0])[0].UserID
+	if err := tn.SetName(renamed, "Renamed", "User"); err != nil {
+		t.Fatal(err)
+	}
+	pageWalk(t, srv.URL, tok, tn)
+	after := cached()
+	// every user in the four cached expansions, and every membership
+	if want := 4*len(tn.UserIDs()) + 1; len(before) < want || len(after) != len(before) {
+		t.Fatalf("%d rows cached before the rename, %d after; want at least %d", len(before), len(after), want)
+	}
+	var again int
+	for k, b := range after {
+		changed := b != before[k]
+		var want bool
+		switch k := k.(type) {
+		case [2]any:
+			want = k[0].(*User).ID == renamed
+		case *Member:
+			want = k.UserID == renamed
+		}
+		if changed != want {
+			t.Errorf("%v: encoded again %t, want %t", k, changed, want)
+		}
+		if changed {
+			again++
+		}
+	}
+	if again < 5 {
+		t.Errorf("%d rows encoded again after renaming a member, want its 4 user rows and its memberships", again)
+	}
+}
+
+// TestPagesWhileChanging lists from several clients while the tenant
+// changes, for the race detector: listings keep rows under the read lock.
+func TestPagesWhileChanging(t *testing.T) {
+	tn := pagesTenant()
+	srv := NewServer(tn, Config{})
+	defer srv.Close()
+	tok := accessToken(t, srv.URL)
+	ids := tn.UserIDs()
+	errs := make(chan error)
+	for range 3 {
+		go func() {
+			_, err := walkPages(srv.URL, tok, tn)
+			errs <- err
+		}()
+	}
+	for i, id := range ids {
+		if err := tn.SetName(id, "Changing", fmt.Sprint(i)); err != nil {
+			t.Error(err)
+		}
+		tn.User(id)
+		tn.Members(tn.OrgCodes()[0])
+	}
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -28,6 +28,9 @@ type User struct {
 
 	Identities        []Identity
 	BillingCustomerID string
+
+	rev  uint64       // the tenant's revision when the user last changed
+	rows [4]cachedRow // by expansion: identities 1, billing 2; guarded by rowsMu; copies leave them out
 }
 
 // Identity is one of a user's identities (users_response identities[]).
@@ -53,6 +56,9 @@ type Member struct {
 	Roles          []string // role keys
 	JoinedOn       time.Time
 	LastAccessedOn time.Time // zero: null
+
+	rev uint64    // the tenant's revision when the membership last changed
+	row cachedRow // guarded by rowsMu; copies leave it out
 }
 
 type org struct {
@@ -67,10 +73,15 @@ type org struct {
 // return an error and change nothing.
 type Tenant struct {
 	mu    sync.RWMutex
+	rev   uint64 // bumped by every change of a user or membership
 	users map[string]*User
 	uids  idSet // the users listing order
 	orgs  map[string]*org
 	codes idSet // the organizations listing order
+
+	// rowsMu guards the rows kept in users and members (rows.go), which
+	// listings write under the read lock.
+	rowsMu sync.Mutex
 }
 
 // idSet is a set of ids read in sorted order. Ids are appended and sorted
@@ -125,6 +136,8 @@ func (t *Tenant) AddUser(u User) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	u.Identities = slices.Clone(u.Identities)
+	t.rev++
+	u.rev, u.rows = t.rev, [4]cachedRow{}
 	t.users[u.ID] = &u
 	t.uids.add(u.ID)
 }
@@ -156,6 +169,8 @@ func (t *Tenant) update(id string, f func(u *User)) error {
 		return fmt.Errorf("no user %s", id)
 	}
 	f(u)
+	t.rev++
+	u.rev = t.rev
 	return nil
 }
 
@@ -193,8 +208,11 @@ func (t *Tenant) User(id string) (User, bool) {
 	if !ok {
 		return User{}, false
 	}
+	t.rowsMu.Lock()
 	c := *u
+	t.rowsMu.Unlock()
 	c.Identities = slices.Clone(u.Identities)
+	c.rev, c.rows = 0, [4]cachedRow{}
 	return c, true
 }
 
@@ -265,11 +283,12 @@ func (t *Tenant) addMember(code, userID string, joined time.Time, roles []string
 	if _, ok := t.users[userID]; !ok {
 		return fmt.Errorf("no user %s", userID)
 	}
+	t.rev++
 	if m, ok := o.members[userID]; ok {
-		m.Roles = sortedRoles(roles)
+		m.Roles, m.rev = sortedRoles(roles), t.rev
 		return nil
 	}
-	o.members[userID] = &Member{UserID: userID, Roles: sortedRoles(roles), JoinedOn: joined}
+	o.members[userID] = &Member{UserID: userID, Roles: sortedRoles(roles), JoinedOn: joined, rev: t.rev}
 	o.ids.add(userID)
 	return nil
 }
@@ -308,7 +327,8 @@ func (t *Tenant) SetMemberRoles(code, userID string, roles ...string) error {
 	if !ok {
 		return fmt.Errorf("user %s is not a member of %s", userID, code)
 	}
-	m.Roles = sortedRoles(roles)
+	t.rev++
+	m.Roles, m.rev = sortedRoles(roles), t.rev
 	return nil
 }
 
@@ -322,9 +342,12 @@ func (t *Tenant) Members(code string) []Member {
 	}
 	ids := o.ids.sorted()
 	out := make([]Member, 0, len(ids))
+	t.rowsMu.Lock()
+	defer t.rowsMu.Unlock()
 	for _, id := range ids {
 		m := *o.members[id]
 		m.Roles = slices.Clone(m.Roles)
+		m.rev, m.row = 0, cachedRow{}
 		out = append(out, m)
 	}
 	return out

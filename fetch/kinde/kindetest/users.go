@@ -45,43 +45,65 @@ func (h *handler) users(w http.ResponseWriter, r *http.Request) {
 	for _, e := range strings.Split(r.URL.Query().Get("expand"), ",") {
 		expand[strings.TrimSpace(e)] = true
 	}
+	// The rows of the expansions of user attributes alone are kept;
+	// organizations change with every join and leave, so they are not.
+	variant := -1
+	if !expand["organizations"] {
+		variant = 0
+		if expand["identities"] {
+			variant |= 1
+		}
+		if expand["billing"] {
+			variant |= 2
+		}
+	}
 	h.t.mu.RLock()
 	ids, more := page(h.t.uids.sorted(), after, size)
-	out := make([]userJSON, 0, len(ids))
+	rows := make([][]byte, 0, len(ids))
+	h.t.rowsMu.Lock()
 	for _, id := range ids {
 		u := h.t.users[id]
-		total, failed := u.TotalSignIns, u.FailedSignIns
-		j := userJSON{
-			ID: u.ID, ProvidedID: u.ProvidedID, Email: u.Email, Phone: u.Phone, Username: u.Username,
-			LastName: u.LastName, FirstName: u.FirstName, IsSuspended: u.Suspended, Picture: u.Picture,
-			TotalSignIns: &total, FailedSignIns: &failed,
-			LastSignedIn: nullableTime(u.LastSignedIn), CreatedOn: nullableTime(u.CreatedOn),
+		v := func() any { return h.toUser(u, expand) }
+		if variant < 0 {
+			rows = append(rows, encodeRow(v()))
+			continue
 		}
-		if expand["organizations"] {
-			j.Organizations = []string{}
-			for _, code := range h.t.codes.sorted() {
-				if _, ok := h.t.orgs[code].members[id]; ok {
-					j.Organizations = append(j.Organizations, code)
-				}
-			}
-		}
-		if expand["identities"] {
-			j.Identities = []identityJSON{}
-			for _, i := range u.Identities {
-				j.Identities = append(j.Identities, identityJSON{Type: i.Type, Identity: i.Identity, ConnectionID: nullable(i.ConnectionID)})
-			}
-		}
-		if expand["billing"] && u.BillingCustomerID != "" {
-			j.Billing = &billingJSON{CustomerID: u.BillingCustomerID}
-		}
-		out = append(out, j)
+		rows = append(rows, u.rows[variant].row([2]uint64{u.rev}, v))
 	}
+	h.t.rowsMu.Unlock()
 	last := ""
 	if len(ids) > 0 {
 		last = ids[len(ids)-1]
 	}
 	h.t.mu.RUnlock()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"code": "OK", "message": "Success", "users": out, "next_token": nextToken("users", last, more),
-	})
+	writeList(w, "users", nextToken("users", last, more), rows)
+}
+
+// toUser must be called with the tenant's read lock held.
+func (h *handler) toUser(u *User, expand map[string]bool) userJSON {
+	total, failed := u.TotalSignIns, u.FailedSignIns
+	j := userJSON{
+		ID: u.ID, ProvidedID: u.ProvidedID, Email: u.Email, Phone: u.Phone, Username: u.Username,
+		LastName: u.LastName, FirstName: u.FirstName, IsSuspended: u.Suspended, Picture: u.Picture,
+		TotalSignIns: &total, FailedSignIns: &failed,
+		LastSignedIn: nullableTime(u.LastSignedIn), CreatedOn: nullableTime(u.CreatedOn),
+	}
+	if expand["organizations"] {
+		j.Organizations = []string{}
+		for _, code := range h.t.codes.sorted() {
+			if _, ok := h.t.orgs[code].members[u.ID]; ok {
+				j.Organizations = append(j.Organizations, code)
+			}
+		}
+	}
+	if expand["identities"] {
+		j.Identities = []identityJSON{}
+		for _, i := range u.Identities {
+			j.Identities = append(j.Identities, identityJSON{Type: i.Type, Identity: i.Identity, ConnectionID: nullable(i.ConnectionID)})
+		}
+	}
+	if expand["billing"] && u.BillingCustomerID != "" {
+		j.Billing = &billingJSON{CustomerID: u.BillingCustomerID}
+	}
+	return j
 }

@@ -72,15 +72,7 @@ func (h *handler) organizationUsers(w http.ResponseWriter, r *http.Request) {
 	rows := make([][]byte, 0, len(ids))
 	h.t.rowsMu.Lock()
 	for _, id := range ids {
-		m, u := o.members[id], h.t.users[id]
-		rows = append(rows, m.row.row([2]uint64{m.rev, u.rev}, func() any {
-			return orgUserJSON{
-				ID: id, Email: nullable(u.Email), FullName: strings.TrimSpace(u.FirstName + " " + u.LastName),
-				LastName: nullable(u.LastName), FirstName: nullable(u.FirstName), Picture: nullable(u.Picture),
-				JoinedOn: timestamp(m.JoinedOn), LastAccessedOn: nullableTime(m.LastAccessedOn),
-				IsSuspended: u.Suspended, Roles: append([]string{}, m.Roles...),
-			}
-		}))
+		rows = append(rows, memberRow(o.members[id], h.t.users[id]))
 	}
 	h.t.rowsMu.Unlock()
 	h.t.mu.RUnlock()
@@ -89,4 +81,17 @@ func (h *handler) organizationUsers(w http.ResponseWriter, r *http.Request) {
 		last = ids[len(ids)-1]
 	}
 	writeList(w, "organization_users", nextToken("organization_users:"+code, last, more), rows)
+}
+
+// memberRow returns m's row in its organization's listing; u is m's user.
+// The caller holds the tenant's read lock and its rowsMu.
+func memberRow(m *Member, u *User) []byte {
+	return m.row.row([2]uint64{m.rev, u.rev}, func() any {
+		return orgUserJSON{
+			ID: u.ID, Email: nullable(u.Email), FullName: strings.TrimSpace(u.FirstName + " " + u.LastName),
+			LastName: nullable(u.LastName), FirstName: nullable(u.FirstName), Picture: nullable(u.Picture),
+			JoinedOn: timestamp(m.JoinedOn), LastAccessedOn: nullableTime(m.LastAccessedOn),
+			IsSuspended: u.Suspended, Roles: append([]string{}, m.Roles...),
+		}
+	})
 }

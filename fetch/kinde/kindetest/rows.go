@@ -41,6 +41,23 @@ func encodeRow(v any) []byte {
 	return b
 }
 
+// writeMemberRows encodes every membership's row ahead of the first
+// listing: the bench builds a tenant, then times pulls of it while the
+// fake shares the machine, and a real Kinde would not spend our CPU on
+// any of them. Memberships have one shape; a user's row depends on the
+// expansions the client asks for, so users are encoded when first listed.
+func (t *Tenant) writeMemberRows() {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	t.rowsMu.Lock()
+	defer t.rowsMu.Unlock()
+	for _, o := range t.orgs {
+		for id, m := range o.members {
+			memberRow(m, t.users[id])
+		}
+	}
+}
+
 var answerBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // writeList writes a listing answer as json.Marshal writes the map

@@ -95,6 +95,7 @@ type token struct {
 }
 
 // NewHandler returns the fake API serving t, without faults or latency.
+// It encodes every membership's row before it returns (writeMemberRows).
 func NewHandler(t *Tenant, cfg Config) http.Handler {
 	if cfg.ClientID == "" {
 		cfg.ClientID = DemoClientID
@@ -114,6 +115,7 @@ func NewHandler(t *Tenant, cfg Config) http.Handler {
 	if cfg.Webhooks == nil {
 		cfg.Webhooks = NewWebhooks()
 	}
+	t.writeMemberRows()
 	h := &handler{t: t, cfg: cfg, tokens: map[string]token{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/token", h.token)

@@ -3,18 +3,16 @@ package kindetest
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"github.com/idsnap/idsnap/internal/golden"
+)
 
 // pagesTenant is a small generated tenant (unicode names, identities,
 // billing, roles) with a user whose strings JSON escapes.
@@ -112,30 +110,11 @@ func TestPagesGolden(t *testing.T) {
 	srv := NewServer(tn, Config{})
 	defer srv.Close()
 	got := pageWalk(t, srv.URL, accessToken(t, srv.URL), tn)
-	const golden = "testdata/pages.golden"
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	const path = "testdata/pages.golden"
+	if want, err := os.ReadFile(path); err == nil && !golden.Updating() && !bytes.Equal(got, want) {
+		t.Fatalf("%s differs (-update rewrites it only if the change is meant):\n%s", path, golden.FirstDiff(got, want))
 	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("pages differ from %s (run with -update only if the change is meant):\n%s", golden, firstDiff(got, want))
-	}
-}
-
-// firstDiff shows the first line where got and want differ.
-func firstDiff(got, want []byte) string {
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := range min(len(g), len(w)) {
-		if g[i] != w[i] {
-			return fmt.Sprintf("line %d:\n got %s\nwant %s", i+1, g[i], w[i])
-		}
-	}
-	return fmt.Sprintf("got %d lines, want %d", len(g), len(w))
+	golden.Check(t, path, got)
 }
 
 // dropRows forgets every cached row, so the next listing encodes each row
@@ -145,15 +124,11 @@ func (t *Tenant) dropRows() (restore func()) {
 	defer t.mu.Unlock()
 	var back []func()
 	for _, u := range t.users {
-		r := u.rows
-		back = append(back, func() { u.rows = r })
-		u.rows = [4]cachedRow{}
+		forget(&back, &u.rows)
 	}
 	for _, o := range t.orgs {
 		for _, m := range o.members {
-			r := m.row
-			back = append(back, func() { m.row = r })
-			m.row = cachedRow{}
+			forget(&back, &m.row)
 		}
 	}
 	return func() {
@@ -163,6 +138,14 @@ func (t *Tenant) dropRows() (restore func()) {
 			f()
 		}
 	}
+}
+
+// forget zeroes *p and adds to back what puts it back.
+func forget[T any](back *[]func(), p *T) {
+	old := *p
+	*back = append(*back, func() { *p = old })
+	var zero T
+	*p = zero
 }
 
 // TestCachedPagesFollowMutations walks every listing with the rows cached
@@ -213,7 +196,7 @@ func TestCachedPagesFollowMutations(t *testing.T) {
 		want := pageWalk(t, srv.URL, tok, tn)
 		restore()
 		if !bytes.Equal(got, want) {
-			t.Fatalf("after %s, the cache serves stale rows:\n%s", st.name, firstDiff(got, want))
+			t.Fatalf("after %s, the cache serves stale rows:\n%s", st.name, golden.FirstDiff(got, want))
 		}
 		if bytes.Equal(got, before) {
 			t.Errorf("after %s, the pages did not change", st.name)

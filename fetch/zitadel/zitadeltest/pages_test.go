@@ -3,16 +3,15 @@ package zitadeltest
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"github.com/idsnap/idsnap/internal/golden"
+)
 
 // pagesTenant is a small tenant with two orgs, users of both kinds, a name
 // that JSON escapes (<, & and a quote) and grants across orgs.
@@ -101,30 +100,11 @@ func servePages(t *testing.T, h http.Handler, rs []pageRequest) []byte {
 func TestPagesGolden(t *testing.T) {
 	tn, other := pagesTenant()
 	got := servePages(t, NewHandler(tn, Config{}), pageRequests(tn, other))
-	const golden = "testdata/pages.golden"
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	const path = "testdata/pages.golden"
+	if want, err := os.ReadFile(path); err == nil && !golden.Updating() && !bytes.Equal(got, want) {
+		t.Fatalf("%s differs (-update rewrites it only if the change is meant):\n%s", path, golden.FirstDiff(got, want))
 	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("pages differ from %s (run with -update only if the change is meant):\n%s", golden, firstDiff(got, want))
-	}
-}
-
-// firstDiff shows the first line where got and want differ.
-func firstDiff(got, want []byte) string {
-	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-	for i := range min(len(g), len(w)) {
-		if g[i] != w[i] {
-			return fmt.Sprintf("line %d:\n got %s\nwant %s", i+1, g[i], w[i])
-		}
-	}
-	return fmt.Sprintf("got %d lines, want %d", len(g), len(w))
+	golden.Check(t, path, got)
 }
 
 // TestCachedPagesFollowMutations serves every listing with the rows cached
@@ -184,7 +164,7 @@ func TestCachedPagesFollowMutations(t *testing.T) {
 		want := servePages(t, warm, rs)
 		restore()
 		if !bytes.Equal(got, want) {
-			t.Fatalf("after %s, the warm cache serves stale rows:\n%s", st.name, firstDiff(got, want))
+			t.Fatalf("after %s, the warm cache serves stale rows:\n%s", st.name, golden.FirstDiff(got, want))
 		}
 		if bytes.Equal(got, before) {
 			t.Errorf("after %s, the pages did not change", st.name)
@@ -219,7 +199,7 @@ func TestCachedPagesMidPull(t *testing.T) {
 		want := servePages(t, fresh, rs[i:i+1])
 		restore()
 		if !bytes.Equal(got, want) {
-			t.Fatalf("page %s %s after a mid-pull change is stale:\n%s", r.path, r.body, firstDiff(got, want))
+			t.Fatalf("page %s %s after a mid-pull change is stale:\n%s", r.path, r.body, golden.FirstDiff(got, want))
 		}
 	}
 }
@@ -292,23 +272,15 @@ func (t *Tenant) dropRows() (restore func()) {
 	defer t.mu.Unlock()
 	var back []func()
 	for _, u := range t.users {
-		r := u.row
-		back = append(back, func() { u.row = r })
-		u.row = cachedRow{}
+		forget(&back, &u.row)
 	}
 	for _, g := range t.grants {
-		r := g.row
-		back = append(back, func() { g.row = r })
-		g.row = cachedGrant{}
+		forget(&back, &g.row)
 	}
 	for _, p := range t.projects {
-		r := p.row
-		back = append(back, func() { p.row = r })
-		p.row = cachedRow{}
+		forget(&back, &p.row)
 		for _, ro := range p.roles {
-			r := ro.row
-			back = append(back, func() { ro.row = r })
-			ro.row = cachedRow{}
+			forget(&back, &ro.row)
 		}
 	}
 	return func() {
@@ -318,6 +290,14 @@ func (t *Tenant) dropRows() (restore func()) {
 			f()
 		}
 	}
+}
+
+// forget zeroes *p and adds to back what puts it back.
+func forget[T any](back *[]func(), p *T) {
+	old := *p
+	*back = append(*back, func() { *p = old })
+	var zero T
+	*p = zero
 }
 
 // TestRowsMatchShapes holds every hand-written row equal to encoding/json's

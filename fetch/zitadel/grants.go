@@ -22,24 +22,59 @@ type apiGrant struct {
 }
 
 // read is the fast path of jsonscan.Decode.
-func (g *apiGrant) read(b []byte) bool {
-	return jsonscan.Members(b, func(k, v []byte) bool {
-		switch string(k) {
-		case "id":
-			return jsonscan.String(v, &g.ID)
-		case "details":
-			return readDetails(v, &g.Details)
-		case "roleKeys":
-			return jsonscan.Strings(v, &g.RoleKeys)
-		case "state":
-			return jsonscan.String(v, &g.State)
-		case "userId":
-			return jsonscan.String(v, &g.UserID)
-		case "projectId":
-			return jsonscan.String(v, &g.ProjectID)
-		}
-		return jsonscan.Other(k, "id", "details", "roleKeys", "state", "userId", "projectId")
-	})
+func (g *apiGrant) read(b []byte) bool { return jsonscan.Members(b, g.member) }
+
+// member reads one member of a grant, or declines it.
+func (g *apiGrant) member(k, v []byte) bool {
+	switch string(k) {
+	case "id":
+		return jsonscan.String(v, &g.ID)
+	case "details":
+		return readDetails(v, &g.Details)
+	case "roleKeys":
+		return jsonscan.Strings(v, &g.RoleKeys)
+	case "state":
+		return jsonscan.String(v, &g.State)
+	case "userId":
+		return jsonscan.String(v, &g.UserID)
+	case "projectId":
+		return jsonscan.String(v, &g.ProjectID)
+	}
+	return jsonscan.Other(k, "id", "details", "roleKeys", "state", "userId", "projectId")
+}
+
+// read decodes raw into b.g as jsonscan.Decode does and cleans it into
+// b.clean as grantFilter.Object does (filtered false when the filter
+// refuses the grant: cleanRaw's round-trip then makes its records' Raw).
+// Both are one walk over the grant, where they were two; when either
+// would decline, each runs on its own.
+func (b *grantBuf) read(raw []byte) (filtered bool, err error) {
+	b.g = apiGrant{}
+	if b.clean, filtered = grantFilter.ObjectFunc(b.clean[:0], raw, b.member); filtered {
+		return true, nil
+	}
+	if b.g, err = jsonscan.Decode(raw, (*apiGrant).read); err != nil {
+		return false, err
+	}
+	b.clean, filtered = grantFilter.Object(b.clean[:0], raw)
+	return filtered, nil
+}
+
+// grantBuf is where a grant is read and cleaned. Pooled: most of a grant
+// is the user's and project's names, which the filter drops, and each
+// record copies the clean form.
+type grantBuf struct {
+	g      apiGrant
+	clean  []byte
+	member func(k, v []byte) bool // g.member, made once: a method value per grant was an allocation
+}
+
+var grantBufs = sync.Pool{New: func() any { return newGrantBuf() }}
+
+func newGrantBuf() *grantBuf {
+	b := new(grantBuf)
+	b.member = b.g.member
+	return b
 }
 
 // grantNoise lists what a grant record's Raw leaves out besides noise:
@@ -72,16 +107,22 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 		keys = make(map[string]roleKey)  // a project has a handful of keys and many grants
 	)
 	parse := func(raw json.RawMessage) (apiGrantRaw, string, error) {
-		g, err := jsonscan.Decode(raw, (*apiGrant).read)
+		// The grant is cleaned once, as it is decoded; each key's record
+		// adds its roleKey. emit puts the buffer back (a duplicate row's
+		// is left to the collector).
+		b := grantBufs.Get().(*grantBuf)
+		filtered, err := b.read(raw)
+		if err == nil {
+			err = f.checkOwner("user grant", b.g.ID, b.g.Details.ResourceOwner)
+		}
 		if err != nil {
+			grantBufs.Put(b)
 			return apiGrantRaw{}, "", err
 		}
-		if err := f.checkOwner("user grant", g.ID, g.Details.ResourceOwner); err != nil {
-			return apiGrantRaw{}, "", err
-		}
-		return apiGrantRaw{g, raw}, g.ID, nil
+		return apiGrantRaw{b.g, raw, filtered, b}, b.g.ID, nil
 	}
 	return list(ctx, f, s, parse, func(ctx context.Context, g apiGrantRaw) error {
+		defer grantBufs.Put(g.buf)
 		status := idsnap.StatusActive
 		if g.State == "USER_GRANT_STATE_INACTIVE" {
 			status = idsnap.StatusInactive
@@ -91,12 +132,6 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 			pid = projectID
 		}
 		created := parseTime(g.Details.CreationDate)
-		// The grant is cleaned once; each key's record adds its roleKey.
-		// When the filter refuses the grant, cleanRaw runs per key.
-		scratch := grantScratch.Get().(*[]byte)
-		defer grantScratch.Put(scratch)
-		base, filtered := grantFilter.Object((*scratch)[:0], g.raw)
-		*scratch = base[:0]
 		for _, key := range g.RoleKeys {
 			mu.Lock()
 			k, ok := keys[key]
@@ -114,8 +149,9 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 			}
 			r := idsnap.Record{Kind: idsnap.KindGrant, ID: id, PrincipalID: g.UserID,
 				ResourceID: pid, EntitlementID: k.ent, Name: key, Status: status, CreatedAt: created}
-			if filtered {
-				r.Raw = rawjson.With(make([]byte, 0, len(base)+len(k.json)+12), base, rawjson.Member{Key: "roleKey", Value: k.json})
+			if g.filtered {
+				// When the filter refused the grant, cleanRaw runs per key.
+				r.Raw = rawjson.With(make([]byte, 0, len(g.buf.clean)+len(k.json)+12), g.buf.clean, rawjson.Member{Key: "roleKey", Value: k.json})
 			} else {
 				var err error
 				if r.Raw, err = cleanRaw(g.raw, grantNoise, map[string]any{"roleKey": key}); err != nil {
@@ -130,11 +166,6 @@ func (f *Fetcher) grants(ctx context.Context, projectID string, emit fetch.Emit)
 	})
 }
 
-// grantScratch holds the cleaned grant while its records are made, each
-// with a copy: most of a grant is the user's and project's names, which
-// the filter drops.
-var grantScratch = sync.Pool{New: func() any { return new([]byte) }}
-
 // roleKey is what the records of a role key share.
 type roleKey struct {
 	project string // the grant's project id
@@ -142,8 +173,10 @@ type roleKey struct {
 	json    []byte // the key as a JSON string, Raw's roleKey
 }
 
-// apiGrantRaw is a grant with the object as sent.
+// apiGrantRaw is a grant with the object as sent and its clean form.
 type apiGrantRaw struct {
 	apiGrant
-	raw json.RawMessage
+	raw      json.RawMessage
+	filtered bool      // buf.clean is the grant's clean form; else the filter refused it
+	buf      *grantBuf // where it was read
 }

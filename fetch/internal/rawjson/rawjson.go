@@ -64,18 +64,27 @@ type Filter struct {
 // member of that key), every object's members in key order. ok is false when src is not an object this filter
 // handles exactly; dst is then returned unchanged.
 func (f *Filter) Object(dst, src []byte, add ...Member) (out []byte, ok bool) {
-	return f.object(dst, src, false, add)
+	return f.object(dst, src, false, nil, add)
+}
+
+// ObjectFunc is Object that also hands visit the key and the value (as in
+// src, from its first byte to its last) of each member of src, dropped or
+// kept, in the order they come, for a caller to decode the object in the
+// walk that cleans it. ok is also false when visit returns false, which
+// ends the walk. Keys are as sent, without escapes (Object refuses those).
+func (f *Filter) ObjectFunc(dst, src []byte, visit func(key, val []byte) bool, add ...Member) (out []byte, ok bool) {
+	return f.object(dst, src, false, visit, add)
 }
 
 // object is Object; keep writes members in the order they came, with add
 // last, as Object did before it sorted (tests compare the two).
-func (f *Filter) object(dst, src []byte, keep bool, add []Member) (out []byte, ok bool) {
+func (f *Filter) object(dst, src []byte, keep bool, visit func(key, val []byte) bool, add []Member) (out []byte, ok bool) {
 	// Member spans are int32, and strings may grow sixfold: no record
 	// comes close to these.
 	if len(src) > 1<<28 || len(dst) > 1<<28 {
 		return dst, false
 	}
-	w := walker{s: src, f: f, out: dst, keep: keep, sc: scratch.Get().(*scratchBufs)}
+	w := walker{s: src, f: f, out: dst, keep: keep, visit: visit, sc: scratch.Get().(*scratchBufs)}
 	w.sc.ms = w.sc.ms[:0]
 	defer func() {
 		if recover() != nil { // src ran out: not valid JSON
@@ -158,7 +167,9 @@ type walker struct {
 	f    *Filter
 	out  []byte
 	keep bool // members in source order: see Filter.object
-	sc   *scratchBufs
+	// visit is ObjectFunc's: it gets the outermost object's members.
+	visit func(key, val []byte) bool
+	sc    *scratchBufs
 }
 
 // scratchBufs is where objects are sorted: the members of the objects
@@ -254,6 +265,7 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 		}
 		w.i++
 		w.space()
+		vs := w.i
 		if has(drop, key) || hasMember(add, key) {
 			// Skipped, not copied: most of a ZITADEL grant is names the
 			// filter drops. Input is valid JSON (callers validate pages;
@@ -261,6 +273,9 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 			// dropped value holds, duplicates included, leaves no trace
 			// in the round-trip's output either.
 			if w.i = jsonbytes.ValueEnd(w.s, w.i); w.i < 0 {
+				return false
+			}
+			if top && w.visit != nil && !w.visit(key, w.s[vs:w.i]) {
 				return false
 			}
 			w.sc.ms = append(w.sc.ms, m) // kept for the duplicate check
@@ -284,7 +299,7 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 		default:
 			ok = w.value()
 		}
-		if !ok {
+		if !ok || top && w.visit != nil && !w.visit(key, w.s[vs:w.i]) {
 			return false
 		}
 		m.end = int32(len(w.out))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 	"github.com/idsnap/idsnap/internal/jsonbytes"
 )
 
@@ -145,6 +146,7 @@ func compare(t *testing.T, src []byte) {
 		{"zitadel+add", &zitadel, []Member{{"roleKey", String("a<b")}},
 			func(b []byte) ([]byte, error) { return zitadelRoundTrip(b, map[string]any{"roleKey": "a<b"}) }},
 	} {
+		sameVisit(t, v.name, v.f, src, v.add)
 		want, err := v.ref(src)
 		got, ok := v.f.Object(nil, src, v.add...)
 		if err != nil {
@@ -176,7 +178,7 @@ func compare(t *testing.T, src []byte) {
 func sortedAsStore(t *testing.T, name string, f *Filter, src []byte, add []Member) {
 	t.Helper()
 	got, ok := f.Object(nil, src, add...)
-	kept, keptOK := f.object(nil, src, true, add)
+	kept, keptOK := f.object(nil, src, true, nil, add)
 	if ok != keptOK {
 		t.Fatalf("%s: Object(%s) ok = %v, in source order %v", name, src, ok, keptOK)
 	}
@@ -189,6 +191,38 @@ func sortedAsStore(t *testing.T, name string, f *Filter, src []byte, add []Membe
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("%s: Object(%s)\n got %s\nwant %s (Canonical of %s)", name, src, got, want, kept)
+	}
+}
+
+// sameVisit holds ObjectFunc to Object (the same output, refused alike)
+// and its visits to jsonscan.Members, which the decoders use: where both
+// take src, the same keys and values in the same order. A visit that
+// declines makes ObjectFunc refuse.
+func sameVisit(t *testing.T, name string, f *Filter, src []byte, add []Member) {
+	t.Helper()
+	type kv struct{ k, v string }
+	var visited, members []kv
+	got, ok := f.ObjectFunc(nil, src, func(k, v []byte) bool {
+		visited = append(visited, kv{string(k), string(v)})
+		return true
+	}, add...)
+	want, wantOK := f.Object(nil, src, add...)
+	if ok != wantOK || !bytes.Equal(got, want) {
+		t.Fatalf("%s: ObjectFunc(%s) = %s, %v; Object %s, %v", name, src, got, ok, want, wantOK)
+	}
+	if !ok {
+		return
+	}
+	if jsonscan.Members(src, func(k, v []byte) bool {
+		members = append(members, kv{string(k), string(v)})
+		return true
+	}) && !slices.Equal(visited, members) {
+		t.Fatalf("%s: ObjectFunc(%s) visited %q; jsonscan.Members %q", name, src, visited, members)
+	}
+	for n := range visited {
+		if _, ok := f.ObjectFunc(nil, src, func(k, v []byte) bool { n--; return n >= 0 }, add...); ok {
+			t.Fatalf("%s: ObjectFunc(%s) took the object though visit %d declined", name, src, n+1)
+		}
 	}
 }
 

@@ -247,12 +247,14 @@ func (w *walker) object(drop []string, add []Member, top, unique bool) bool {
 			return false
 		}
 		m := member{ks: int32(w.i + 1), start: -1}
-		if !w.skipString() {
+		end, escaped, wide := jsonbytes.StringEnd(w.s, w.i)
+		if end < 0 {
 			return false
 		}
+		w.i = end
 		m.ke = int32(w.i - 1)
 		key := w.s[m.ks:m.ke]
-		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+		if escaped || wide && !utf8.Valid(key) {
 			return false
 		}
 		m.pre = prefix(key)

@@ -1,9 +1,12 @@
 package zitadel
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/idsnap/idsnap/fetch/internal/jsonscan"
 )
 
 // sameAsJSON checks that T's reader, where it accepts b, reads what
@@ -43,6 +46,38 @@ func checkReaders(t *testing.T, b []byte) {
 	sameAsJSON[apiProject](t, b)
 	sameAsJSON[apiRole](t, b)
 	sameAsJSON[apiGrant](t, b)
+	sameOneWalk(t, b)
+}
+
+// sameOneWalk holds the readers that decode and clean a row in one walk
+// to the reader and the filter run apart: the same value, the same clean
+// form (or the same error), wherever either path takes the row.
+func sameOneWalk(t *testing.T, b []byte) {
+	t.Helper()
+	u, cleaned, err := readUser(b)
+	wantU, wantErr := jsonscan.Decode(b, (*apiUser).read)
+	if (err != nil) != (wantErr != nil) || !reflect.DeepEqual(u, wantU) {
+		t.Errorf("readUser(%s) = %+v, %v; jsonscan.Decode %+v, %v", b, u, err, wantU, wantErr)
+	}
+	if cleaned != nil {
+		want, err := clean(b, noiseFilter, noise)
+		if err != nil || !bytes.Equal(cleaned, want) {
+			t.Errorf("readUser(%s) cleaned it to %s; clean: %s, %v", b, cleaned, want, err)
+		}
+	}
+	gb := newGrantBuf()
+	gb.clean = append(gb.clean, "left over"...)
+	filtered, err := gb.read(b)
+	wantG, wantErr := jsonscan.Decode(b, (*apiGrant).read)
+	if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(gb.g, wantG) {
+		t.Errorf("grantBuf.read(%s) = %+v, %v; jsonscan.Decode %+v, %v", b, gb.g, err, wantG, wantErr)
+	}
+	if err == nil {
+		want, wantOK := grantFilter.Object(nil, b)
+		if filtered != wantOK || filtered && !bytes.Equal(gb.clean, want) {
+			t.Errorf("grantBuf.read(%s) cleaned it to %s, %v; grantFilter.Object: %s, %v", b, gb.clean, filtered, want, wantOK)
+		}
+	}
 }
 
 var readerCases = []struct {
@@ -78,6 +113,9 @@ func TestReaders(t *testing.T) {
 	grants := []string{
 		`{"id":"g","roleKeys":["admin","viewer"],"userId":"u","projectId":"p","userName":"x","details":{"resourceOwner":"o"}}`,
 		`{"roleKeys":[]}`, `{"roleKeys":null}`, `{"roleKeys":[ "a" , "b" ]}`, `{"roleKeys":["a",null]}`, `{"roleKeys":[1]}`,
+		`{"id":"g","id":"h"}`, `{"userId":"u","userName":"a","userName":"b"}`, `{"i\u0064":"g"}`, `{"ID":"g"}`,
+		`{"details":{"sequence":"1","changeDate":"x","resourceOwner":"o","creationDate":"c"},"state":"S","email":"<&>"}`,
+		`{"roleKeys":["a"],"userName":"\u00fc\"","orgId":"\u003c"}`, `{"projectId":1}`, `{"id":"g","details":null}`,
 	}
 	for _, g := range grants {
 		checkReaders(t, []byte(g))

@@ -3,6 +3,7 @@ package zitadel
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/idsnap/idsnap"
@@ -39,44 +40,72 @@ type apiMachine struct {
 
 // read is the fast path of jsonscan.Decode: it decodes a user as
 // json.Unmarshal does, or reports false for what it leaves to it.
-func (u *apiUser) read(b []byte) bool {
-	return jsonscan.Members(b, func(k, v []byte) bool {
-		switch string(k) {
-		case "id":
-			return jsonscan.String(v, &u.ID)
-		case "details":
-			return readDetails(v, &u.Details)
-		case "state":
-			return jsonscan.String(v, &u.State)
-		case "userName":
-			return jsonscan.String(v, &u.UserName)
-		case "human":
-			if jsonscan.IsNull(v) {
-				u.Human = nil
-				return true
-			}
-			if u.Human == nil {
-				u.Human = new(apiHuman)
-			}
-			return u.Human.read(v)
-		case "machine":
-			if jsonscan.IsNull(v) {
-				u.Machine = nil
-				return true
-			}
-			if u.Machine == nil {
-				u.Machine = new(apiMachine)
-			}
-			return jsonscan.Object(v, func(k, v []byte) bool {
-				if string(k) == "name" {
-					return jsonscan.String(v, &u.Machine.Name)
-				}
-				return jsonscan.Other(k, "name")
-			})
+func (u *apiUser) read(b []byte) bool { return jsonscan.Members(b, u.member) }
+
+// member reads one member of a user, or declines it.
+func (u *apiUser) member(k, v []byte) bool {
+	switch string(k) {
+	case "id":
+		return jsonscan.String(v, &u.ID)
+	case "details":
+		return readDetails(v, &u.Details)
+	case "state":
+		return jsonscan.String(v, &u.State)
+	case "userName":
+		return jsonscan.String(v, &u.UserName)
+	case "human":
+		if jsonscan.IsNull(v) {
+			u.Human = nil
+			return true
 		}
-		return jsonscan.Other(k, "id", "details", "state", "userName", "human", "machine")
-	})
+		if u.Human == nil {
+			u.Human = new(apiHuman)
+		}
+		return u.Human.read(v)
+	case "machine":
+		if jsonscan.IsNull(v) {
+			u.Machine = nil
+			return true
+		}
+		if u.Machine == nil {
+			u.Machine = new(apiMachine)
+		}
+		return jsonscan.Object(v, func(k, v []byte) bool {
+			if string(k) == "name" {
+				return jsonscan.String(v, &u.Machine.Name)
+			}
+			return jsonscan.Other(k, "name")
+		})
+	}
+	return jsonscan.Other(k, "id", "details", "state", "userName", "human", "machine")
 }
+
+// readUser decodes raw as jsonscan.Decode does and, in the same walk,
+// cleans it as clean does: cleaned is nil when either declined, and the
+// caller then cleans it on its own.
+func readUser(raw json.RawMessage) (u apiUser, cleaned json.RawMessage, err error) {
+	r := userReads.Get().(*userRead)
+	defer userReads.Put(r)
+	r.u = apiUser{}
+	if out, ok := noiseFilter.ObjectFunc(make([]byte, 0, len(raw)+32), raw, r.member); ok {
+		return r.u, out, nil
+	}
+	u, err = jsonscan.Decode(raw, (*apiUser).read)
+	return u, nil, err
+}
+
+// userRead is where readUser decodes, pooled with its method value: made
+// per user, the two were allocations.
+type userRead struct {
+	u      apiUser
+	member func(k, v []byte) bool // u.member
+}
+
+var userReads = sync.Pool{New: func() any {
+	r := new(userRead)
+	r.member = r.u.member
+	return r
+}}
 
 func (h *apiHuman) read(b []byte) bool {
 	return jsonscan.Members(b, func(k, v []byte) bool {
@@ -150,7 +179,7 @@ func (f *Fetcher) users(ctx context.Context, emit fetch.Emit) error {
 }
 
 func (f *Fetcher) userRecord(raw json.RawMessage) (idsnap.Record, string, error) {
-	u, err := jsonscan.Decode(raw, (*apiUser).read)
+	u, cleaned, err := readUser(raw)
 	if err != nil {
 		return idsnap.Record{}, "", err
 	}
@@ -174,7 +203,9 @@ func (f *Fetcher) userRecord(raw json.RawMessage) (idsnap.Record, string, error)
 		r.Name = u.Machine.Name
 	}
 	// ZITADEL v1 exposes no sign-in data: Activity stays nil.
-	r.Raw, err = clean(raw, noiseFilter, noise)
+	if r.Raw = cleaned; cleaned == nil {
+		r.Raw, err = clean(raw, noiseFilter, noise)
+	}
 	return r, u.ID, err
 }
 

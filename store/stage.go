@@ -283,13 +283,16 @@ func (s *Stage) Put(ctx context.Context, r idsnap.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rw, err := prepare(r)
+	rw, form, err := prepareForm(r)
 	if err != nil {
 		return fmt.Errorf("stage %s: %w", s.src.Name, err)
 	}
 	if unchanged, err := s.compare(&rw, r); err != nil || unchanged {
+		form.Release()
 		return err
 	}
+	rw.raw = string(form.Bytes())
+	form.Release()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.usable(); err != nil {
@@ -614,18 +617,32 @@ func closeConn(conn *sql.Conn) error {
 // attributes: all work done outside the Stage's lock, so concurrent
 // callers canonicalize in parallel.
 func prepare(r idsnap.Record) (row, error) {
+	rw, form, err := prepareForm(r)
+	if err == nil {
+		rw.raw = string(form.Bytes())
+		form.Release()
+	}
+	return rw, err
+}
+
+// prepareForm is prepare that leaves rw.raw empty and returns the
+// canonical Raw, whose bytes it hashed, for the caller to copy into
+// rw.raw if it keeps the row (and Release either way): most records of a
+// re-pull are unchanged, and the copy of each one's Raw was garbage.
+func prepareForm(r idsnap.Record) (row, jsonbytes.Form, error) {
+	var none jsonbytes.Form
 	code, ok := kindCode[r.Kind]
 	if !ok {
-		return row{}, fmt.Errorf("record %q: unknown kind %q", r.ID, r.Kind)
+		return row{}, none, fmt.Errorf("record %q: unknown kind %q", r.ID, r.Kind)
 	}
 	if r.ID == "" {
-		return row{}, fmt.Errorf("%s with an empty id", r.Kind)
+		return row{}, none, fmt.Errorf("%s with an empty id", r.Kind)
 	}
-	var raw string
+	var form jsonbytes.Form
 	if len(bytes.TrimSpace(r.Raw)) > 0 {
 		var err error
-		if raw, err = jsonbytes.CanonicalString(r.Raw); err != nil {
-			return row{}, fmt.Errorf("%s %q: raw: %w", r.Kind, r.ID, err)
+		if form, err = jsonbytes.CanonicalForm(r.Raw); err != nil {
+			return row{}, none, fmt.Errorf("%s %q: raw: %w", r.Kind, r.ID, err)
 		}
 	}
 	rw := row{
@@ -633,7 +650,6 @@ func prepare(r idsnap.Record) (row, error) {
 		principal: r.PrincipalID, resource: r.ResourceID, entitle: r.EntitlementID,
 		email: r.Email, username: r.Username, name: r.Name, status: string(r.Status),
 		typ: string(r.Type), externalID: r.ExternalID, createdAt: formatTime(r.CreatedAt),
-		raw: raw,
 	}
 	if r.EmailVerified != nil {
 		rw.verified = boolInt(*r.EmailVerified)
@@ -644,9 +660,9 @@ func prepare(r idsnap.Record) (row, error) {
 			rw.lastSignIn = a.LastSignIn.Unix() // kept to the second
 		}
 	}
-	rw.hash = hashRow(&rw)
+	rw.hash = hashRow(&rw, form.Bytes())
 	rw.key = keyOf(code, r.ID)
-	return rw, nil
+	return rw, form, nil
 }
 
 // hashRow is SHA-256 over the attributes, each length-prefixed so no two
@@ -655,14 +671,16 @@ func prepare(r idsnap.Record) (row, error) {
 // The fields go into one pooled buffer hashed at once: writing each to a
 // hash.Hash copied it to the heap first (the interface call lets the
 // []byte(s) escape), Raw included.
-func hashRow(r *row) []byte {
+func hashRow(r *row, raw []byte) []byte {
 	bp := hashBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	for _, f := range [...]string{string(kindOf(r.kind)), r.id, r.principal, r.resource, r.entitle,
-		r.email, verifiedText(r.verified), r.username, r.name, r.status, r.typ, r.externalID, r.createdAt, r.raw} {
+		r.email, verifiedText(r.verified), r.username, r.name, r.status, r.typ, r.externalID, r.createdAt} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
+	b = binary.AppendUvarint(b, uint64(len(raw)))
+	b = append(b, raw...)
 	sum := sha256.Sum256(b)
 	if cap(b) <= 64<<10 { // a rare huge Raw is not kept for the pool's life
 		*bp = b

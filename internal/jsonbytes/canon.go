@@ -27,6 +27,28 @@ func CanonicalString(src []byte) (string, error) {
 	return out, err
 }
 
+// Form is the canonical form of a JSON value, for a caller that may not
+// need a copy of it: the store hashes every record's Raw but keeps only
+// those that changed, a few in a re-pull.
+type Form struct {
+	b []byte
+	p *canon
+}
+
+// CanonicalForm returns the canonical form of src, which is src itself
+// when src is canonical already. Its bytes are valid until Release.
+func CanonicalForm(src []byte) (Form, error) {
+	form, p, err := canonicalize(src)
+	return Form{form, p}, err
+}
+
+// Bytes returns the form, valid until Release; the caller must not
+// modify it.
+func (f Form) Bytes() []byte { return f.b }
+
+// Release hands the form's buffer back, when it has one of its own.
+func (f Form) Release() { f.p.release() }
+
 var errInvalid = errors.New("not valid JSON")
 
 // canonicalize returns the canonical form of src: src itself when it is

@@ -176,7 +176,7 @@ var noise = []string{"details.sequence", "details.changeDate"}
 // filterOf is the byte-level filter that drops the dotted paths drop (one
 // or two levels), writing strings as cleanRaw's round-trip does.
 func filterOf(drop []string) *rawjson.Filter {
-	f := &rawjson.Filter{Strings: rawjson.Reencode, Unique: true}
+	f := &rawjson.Filter{Strings: rawjson.Reencode, Unique: true, SameKeys: true}
 	for _, p := range drop {
 		if parent, child, ok := strings.Cut(p, "."); ok {
 			if f.Objects == nil {

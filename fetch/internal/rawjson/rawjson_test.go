@@ -24,7 +24,7 @@ var (
 		Arrays: map[string][]string{"verifiable_addresses": {"updated_at"}, "recovery_addresses": {"updated_at"}}}
 	kinde   = Filter{Drop: []string{"last_signed_in", "total_sign_ins"}, Strings: EscapeHTML}
 	zitadel = Filter{Drop: []string{"roleKeys", "userName"}, Objects: map[string][]string{"details": {"sequence", "changeDate"}},
-		Strings: Reencode, Unique: true}
+		Strings: Reencode, Unique: true, SameKeys: true}
 )
 
 func oryRoundTrip(raw []byte) ([]byte, error) {
@@ -223,6 +223,45 @@ func sameVisit(t *testing.T, name string, f *Filter, src []byte, add []Member) {
 		if _, ok := f.ObjectFunc(nil, src, func(k, v []byte) bool { n--; return n >= 0 }, add...); ok {
 			t.Fatalf("%s: ObjectFunc(%s) took the object though visit %d declined", name, src, n+1)
 		}
+	}
+}
+
+// TestSameKeys runs objects whose keys repeat, come in another order,
+// differ by one or repeat a key, through one SameKeys filter, each
+// against a filter that sorts every object.
+func TestSameKeys(t *testing.T) {
+	objs := []string{
+		`{"z":1,"b":{"y":1,"x":2},"a":"<","userName":"u"}`,
+		`{"z":2,"b":{"x":1,"y":2},"a":"&","userName":"v"}`,
+		`{"z":3,"b":3,"a":"x","userName":"w"}`,
+		`{"z":1,"a":2,"b":3}`,
+		`{"a":1,"z":2,"b":3}`,
+		`{"z":1,"b":2,"a":3,"userName":"u"}`,
+		`{"z":1,"b":2,"a":3,"a":4}`,
+		`{"z":1,"b":2,"z":3}`,
+		`{"z":1,"b":2,"userName":"u","a":{"d":1,"c":2}}`,
+		`{"z":1,"b":2,"userName":"u","a":{"d":1,"c":2}}`,
+		`{"y":1,"b":2,"userName":"u","a":3}`,
+		`{"zz":1,"b":2,"userName":"u","a":3}`,
+		`{"z":1,"b":2,"a":3,"userName":"u","roleKeys":[]}`,
+		`{"z":{"b":1,"a":2},"b":[{"y":1,"x":2}],"a":null}`,
+		`{"z":1,"b":2,"a":3}`,
+	}
+	filter := func(same bool) *Filter {
+		return &Filter{Drop: zitadel.Drop, Objects: zitadel.Objects, Strings: Reencode, Unique: true, SameKeys: same}
+	}
+	plain, same := filter(false), filter(true)
+	for round := range 3 {
+		for _, o := range objs {
+			for _, add := range [][]Member{nil, {{"roleKey", String("k")}}} {
+				got, ok := same.Object(nil, []byte(o), add...)
+				want, wantOK := plain.Object(nil, []byte(o), add...)
+				if ok != wantOK || !bytes.Equal(got, want) {
+					t.Fatalf("round %d: Object(%s) = %s, %v with SameKeys; %s, %v without", round, o, got, ok, want, wantOK)
+				}
+			}
+		}
+		slices.Reverse(objs)
 	}
 }
 

@@ -42,7 +42,8 @@ const (
 	Reencode
 )
 
-// Filter says what to change in an object.
+// Filter says what to change in an object. It is safe for concurrent use,
+// and must not be copied once used (it keeps what SameKeys learns).
 type Filter struct {
 	// Drop lists the members removed from the object.
 	Drop []string

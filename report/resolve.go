@@ -260,7 +260,8 @@ type AccessQuery struct {
 	// Principal and Resource filter the rows when not empty.
 	Principal, Resource string
 	// Notes takes, for JSON and CSV, the line a table prints in its
-	// summary: that no user matched Principal. nil drops it.
+	// summary: that no user matched Principal, or no resource Resource.
+	// nil drops it.
 	Notes io.Writer
 }
 

@@ -263,8 +263,9 @@ func TestAccessCommand(t *testing.T) {
 }
 
 // TestAccessNoSuchPrincipal: a --principal (or --resource) no snapshot
-// lists says so in one line (the table's summary, stderr beside JSON and CSV), while a user who
-// holds nothing is a plain "0 grants"; JSON and CSV keep their shapes.
+// lists says so in one line (the table's summary, stderr beside JSON and
+// CSV), while a user who holds nothing is a plain "0 grants"; JSON and CSV
+// keep their shapes.
 func TestAccessNoSuchPrincipal(t *testing.T) {
 	db := twoPulls(t)
 	const note = `no user "nobody" in the snapshots read: give a user id, email or username as the provider has it`

@@ -118,8 +118,10 @@ func (a *app) doctorSource(ctx context.Context, spec sourceSpec) []checkJSON {
 	if err != nil {
 		// MISSING when the secret's variable or file is not there to
 		// read; a malformed reference or an unreadable file is a FAIL.
-		return one(fetch.Check{Name: "configuration", Detail: oneLine(err), Fix: "set the secret, or fix its env: or file: reference",
-			Missing: errors.As(err, new(absentSecret))})
+		if errors.As(err, new(absentSecret)) {
+			return one(fetch.Check{Name: "configuration", Detail: oneLine(err), Fix: "set the secret, or fix its env: or file: reference", Missing: true})
+		}
+		return one(fetch.Check{Name: "configuration", Detail: oneLine(err), Fix: "fix the secret's env:NAME or file:PATH reference, or the file's permissions"})
 	}
 	_, f, err := a.fetcher(src, nil)
 	if err != nil {

@@ -55,7 +55,10 @@ var pullConcurrency = []int{4, 8}
 // provider is pulled at each concurrency into a fresh database, then
 // again after renaming 0.5% of its users: the daily job. Wall times are
 // compared with the critical path: the requests that must be sequential
-// given the fetcher's concurrency, times the latency.
+// given the fetcher's concurrency, times the latency. Beside them stand
+// what bounds them from below: SQLite's insert floor under each first
+// pull (insertFloor), and after each re-pull the same fetch without a
+// store (-fetch-only).
 func (b *bench) pulls(ctx context.Context) error {
 	pulls := map[string]func(context.Context) error{"kinde": b.pullKinde, "ory": b.pullOry, "zitadel": b.pullZitadel}
 	for _, p := range pullProviders {
